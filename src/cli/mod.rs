@@ -1,0 +1,178 @@
+//! The command line: a noun-verb tree (`skiff image pull`) with podman's
+//! top-level aliases (`skiff pull`). Arguments are parsed by clap, turned into
+//! the engine's typed options, and never passed further down.
+
+pub mod completion;
+pub mod exit;
+pub mod human;
+pub mod image;
+pub mod login;
+pub mod logout;
+pub mod output;
+pub mod system;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::engine::{Engine, EngineOptions};
+
+/// Global flags, accepted before the command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "skiff",
+    version,
+    about = "Manage pods, containers and images, without a daemon",
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    /// Path to the storage root directory
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Path to the run state directory
+    #[arg(long, global = true, value_name = "PATH")]
+    pub runroot: Option<PathBuf>,
+    /// Storage driver for a new store (overlay, vfs)
+    #[arg(long, global = true, value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
+    /// Log messages at or above this level (trace, debug, info, warn, error)
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL",
+          value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Manage skiff itself
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Pull an image from a registry
+    Pull(image::pull::PullArgs),
+    /// Push an image to a registry
+    Push(image::push::PushArgs),
+    /// Save images to an archive
+    Save(image::save::SaveArgs),
+    /// Load images from an archive
+    Load(image::load::LoadArgs),
+    /// List images in local storage
+    Images(image::ls::LsArgs),
+    /// Remove one or more images
+    Rmi(image::rm::RmArgs),
+    /// Add names to an image
+    Tag(image::tag::TagArgs),
+    /// Remove names from an image
+    Untag(image::untag::UntagArgs),
+    /// Show the history of an image
+    History(image::history::HistoryArgs),
+    /// Show details of images
+    Inspect(image::inspect::InspectArgs),
+    /// Show version information
+    Version(system::version::VersionArgs),
+    /// Show information about the host and the store
+    Info(system::info::InfoArgs),
+    /// Generate shell completion scripts
+    Completion(completion::CompletionArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out of a registry
+    Logout(logout::LogoutArgs),
+}
+
+/// What a command needs: the parsed global options and, opened on demand,
+/// the engine.
+pub struct CliContext {
+    pub options: EngineOptions,
+}
+
+impl CliContext {
+    pub fn engine(&self) -> anyhow::Result<Engine> {
+        Engine::open(&self.options).context("opening the store")
+    }
+}
+
+fn init_logging(level: &str) {
+    let level = match level {
+        "warning" => "warn",
+        "fatal" | "panic" => "error",
+        other => other,
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("skiff={level},warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Parse the command line, run the command, and map the outcome to an exit
+/// code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
+                }
+                _ => {
+                    let text = e.kind().as_str().map(str::to_string).unwrap_or_default();
+                    let rendered = e.render().to_string();
+                    let first = rendered
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or(&text)
+                        .trim_start_matches("error: ")
+                        .to_string();
+                    eprintln!("Error: {first}");
+                    ExitCode::from(125)
+                }
+            };
+        }
+    };
+    init_logging(&cli.log_level);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => exit::report(&e),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let storage_driver = cli.storage_driver.as_deref().map(str::parse).transpose()?;
+    let ctx = CliContext {
+        options: EngineOptions {
+            root: cli.root,
+            runroot: cli.runroot,
+            storage_driver,
+        },
+    };
+    match cli.command {
+        Command::Image(c) => image::run(&ctx, c),
+        Command::System(c) => system::run(&ctx, c),
+        Command::Pull(a) => image::pull::run(&ctx, a),
+        Command::Push(a) => image::push::run(&ctx, a),
+        Command::Save(a) => image::save::run(&ctx, a),
+        Command::Load(a) => image::load::run(&ctx, a),
+        Command::Images(a) => image::ls::run(&ctx, a),
+        Command::Rmi(a) => image::rm::run(&ctx, a),
+        Command::Tag(a) => image::tag::run(&ctx, a),
+        Command::Untag(a) => image::untag::run(&ctx, a),
+        Command::History(a) => image::history::run(&ctx, a),
+        Command::Inspect(a) => image::inspect::run(&ctx, a),
+        Command::Version(a) => system::version::run(&ctx, a),
+        Command::Info(a) => system::info::run(&ctx, a),
+        Command::Completion(a) => completion::run(a),
+        Command::Login(a) => login::run(&ctx, a),
+        Command::Logout(a) => logout::run(&ctx, a),
+    }
+}

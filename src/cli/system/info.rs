@@ -1,0 +1,104 @@
+//! `skiff info`: the host (kernel, cgroups, rootless), the store (paths,
+//! driver, image count) and the registries configuration.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::cli::output::{print_json, print_value};
+use crate::cli::CliContext;
+use crate::config::paths::Privilege;
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Go template or `json`
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+/// `v2`, `v1` (legacy), or `hybrid` (v1 controllers beside a v2 mount).
+fn cgroup_mode() -> &'static str {
+    let is_cgroup2 = |p: &str| {
+        nix::sys::statfs::statfs(p)
+            .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+            .unwrap_or(false)
+    };
+    if is_cgroup2("/sys/fs/cgroup") {
+        "v2"
+    } else if is_cgroup2("/sys/fs/cgroup/unified") {
+        "hybrid"
+    } else {
+        "v1"
+    }
+}
+
+pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    let uname = nix::sys::utsname::uname()?;
+    let images = engine.store().images().list()?.len();
+    let registries = engine.registries()?;
+    let doc = json!({
+        "host": {
+            "arch": crate::image::platform::Platform::host().architecture,
+            "os": "linux",
+            "kernel": uname.release().to_string_lossy(),
+            "hostname": uname.nodename().to_string_lossy(),
+            "cgroupVersion": cgroup_mode(),
+            "security": { "rootless": engine.privilege() == Privilege::Rootless },
+        },
+        "store": {
+            "graphRoot": engine.paths().root,
+            "runRoot": engine.paths().runroot,
+            "graphDriverName": engine.store().driver().to_string(),
+            "imageStore": { "number": images },
+            "configFile": engine.paths().config_file,
+        },
+        "registries": {
+            "search": registries.unqualified_search_registries(),
+        },
+        "version": { "Version": env!("CARGO_PKG_VERSION") },
+    });
+    match args.format.as_deref() {
+        None => {
+            let mut out = String::new();
+            yaml_like(&doc, 0, &mut out);
+            crate::cli::output::print_lines([out.trim_end()])?;
+        }
+        Some("json") => print_json(&doc)?,
+        Some(f) => print_value(f, &doc)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// podman prints `info` as YAML; this prints the same nesting.
+fn yaml_like(v: &serde_json::Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, val) in m {
+                match val {
+                    serde_json::Value::Object(_) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        yaml_like(val, indent + 2, out);
+                    }
+                    serde_json::Value::Array(a) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        for item in a {
+                            out.push_str(&format!("{pad}- {}\n", scalar(item)));
+                        }
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(val))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

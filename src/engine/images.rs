@@ -1,0 +1,244 @@
+//! Local image operations: commit a pulled or loaded image, tag, untag,
+//! remove and prune, always under the store's image lock.
+
+use chrono::Utc;
+
+use crate::engine::lookup::{LookupError, Matched};
+use crate::engine::Engine;
+use crate::image::digest::Digest;
+use crate::image::reference::{ImageName, ReferenceError};
+use crate::storage::images::{ImageLayer, ImageRecord};
+use crate::storage::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageOpError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("unable to delete image {id} by id: it is referenced by multiple names ({names}); remove them by name or use --force")]
+    MultipleNames { id: String, names: String },
+    #[error("{name}: tag not found on image {id}")]
+    NoSuchTag { name: String, id: String },
+}
+
+/// What `remove_images` did, in the order podman reports it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RemoveReport {
+    pub untagged: Vec<String>,
+    pub deleted: Vec<Digest>,
+}
+
+/// Whether a removal may remove an image that has several names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Force {
+    No,
+    Yes,
+}
+
+/// Normalise a name given to `tag`: short names live under `localhost/`,
+/// and a missing tag is `latest`.
+pub fn normalize_new_name(input: &str) -> Result<String, ReferenceError> {
+    let parsed = ImageName::parse(input)?;
+    let r = match parsed.to_reference() {
+        Some(r) => r,
+        None => parsed.qualify("localhost"),
+    };
+    if r.digest.is_some() {
+        return Err(ReferenceError::DigestNotAllowed {
+            input: input.to_string(),
+        });
+    }
+    Ok(r.with_default_tag().to_string())
+}
+
+impl Engine {
+    /// Record an image whose blobs and layers are in the store, merging with
+    /// an existing record of the same id, and give it `name`.
+    pub fn commit_image(
+        &self,
+        config: &Digest,
+        manifest: &Digest,
+        manifest_media_type: &str,
+        digests: Vec<Digest>,
+        layers: Vec<ImageLayer>,
+        name: Option<String>,
+    ) -> Result<ImageRecord, StoreError> {
+        let images = self.store().images();
+        let _lock = self.store().lock_images()?;
+        let mut rec = match images.get(config)? {
+            Some(mut existing) => {
+                for d in digests {
+                    if !existing.digests.contains(&d) {
+                        existing.digests.push(d);
+                    }
+                }
+                existing
+            }
+            None => {
+                let size = layers
+                    .iter()
+                    .filter_map(|l| self.store().layers().get(&l.chain_id).ok().flatten())
+                    .map(|l| l.size)
+                    .sum();
+                ImageRecord {
+                    id: config.clone(),
+                    names: vec![],
+                    digests,
+                    manifest: manifest.clone(),
+                    manifest_media_type: manifest_media_type.to_string(),
+                    layers,
+                    size,
+                    added: Utc::now(),
+                }
+            }
+        };
+        images.put(&rec)?;
+        if let Some(name) = name {
+            images.assign_name(&rec.id, &name)?;
+            rec = images.get(config)?.unwrap_or(rec);
+        }
+        Ok(rec)
+    }
+
+    /// `tag IMAGE NAME...`
+    pub fn tag_image(&self, image: &str, names: &[String]) -> Result<(), ImageOpError> {
+        let normalized = names
+            .iter()
+            .map(|n| normalize_new_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (rec, _) = self.lookup_image(image)?;
+        let _lock = self.store().lock_images()?;
+        for n in normalized {
+            self.store()
+                .images()
+                .assign_name(&rec.id, &n)
+                .map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    /// `untag IMAGE [NAME...]`: without names, remove them all.
+    pub fn untag_image(&self, image: &str, names: &[String]) -> Result<(), ImageOpError> {
+        let (rec, _) = self.lookup_image(image)?;
+        let _lock = self.store().lock_images()?;
+        let images = self.store().images();
+        let Some(mut current) = images.get(&rec.id).map_err(StoreError::from)? else {
+            return Err(LookupError::NotKnown(image.to_string()).into());
+        };
+        if names.is_empty() {
+            current.names.clear();
+        } else {
+            for n in names {
+                let full = normalize_new_name(n)?;
+                let before = current.names.len();
+                current.names.retain(|x| x != &full);
+                if current.names.len() == before {
+                    return Err(ImageOpError::NoSuchTag {
+                        name: n.clone(),
+                        id: rec.id.hex()[..12].to_string(),
+                    });
+                }
+            }
+        }
+        images.put(&current).map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// `rmi`: remove each image (or only the name it was given by, when the
+    /// image has other names), then collect what nothing uses any more.
+    pub fn remove_images(
+        &self,
+        inputs: &[String],
+        force: Force,
+    ) -> Result<RemoveReport, ImageOpError> {
+        let mut report = RemoveReport::default();
+        let mut first_err = None;
+        for input in inputs {
+            match self.remove_one(input, force, &mut report) {
+                Ok(()) => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        self.store().gc()?;
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    fn remove_one(
+        &self,
+        input: &str,
+        force: Force,
+        report: &mut RemoveReport,
+    ) -> Result<(), ImageOpError> {
+        let (rec, matched) = self.lookup_image(input)?;
+        let _lock = self.store().lock_images()?;
+        let images = self.store().images();
+        let Some(mut current) = images.get(&rec.id).map_err(StoreError::from)? else {
+            return Err(LookupError::NotKnown(input.to_string()).into());
+        };
+        if let Matched::Name(name) = &matched {
+            if current.names.len() > 1 && force == Force::No {
+                current.names.retain(|n| n != name);
+                images.put(&current).map_err(StoreError::from)?;
+                report.untagged.push(name.clone());
+                return Ok(());
+            }
+        } else if current.names.len() > 1 && force == Force::No {
+            return Err(ImageOpError::MultipleNames {
+                id: current.id.hex()[..12].to_string(),
+                names: current.names.join(", "),
+            });
+        }
+        report.untagged.extend(current.names.iter().cloned());
+        images.remove(&current.id).map_err(StoreError::from)?;
+        report.deleted.push(current.id);
+        Ok(())
+    }
+
+    /// `image prune`: remove dangling images (all unused ones with `all`).
+    pub fn prune_images(&self, all: bool) -> Result<Vec<Digest>, ImageOpError> {
+        let doomed: Vec<Digest> = {
+            let _lock = self.store().lock_images()?;
+            let images = self.store().images();
+            let mut out = vec![];
+            for img in images.list().map_err(StoreError::from)? {
+                if all || img.is_dangling() {
+                    images.remove(&img.id).map_err(StoreError::from)?;
+                    out.push(img.id);
+                }
+            }
+            out
+        };
+        self.store().gc()?;
+        Ok(doomed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_names_are_normalised() {
+        assert_eq!(
+            normalize_new_name("foo").expect("valid"),
+            "localhost/foo:latest"
+        );
+        assert_eq!(
+            normalize_new_name("quay.io/a/b:v1").expect("valid"),
+            "quay.io/a/b:v1"
+        );
+        assert_eq!(
+            normalize_new_name("docker.io/alpine").expect("valid"),
+            "docker.io/library/alpine:latest"
+        );
+        assert!(normalize_new_name("UPPER").is_err());
+    }
+}

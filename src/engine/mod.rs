@@ -1,0 +1,104 @@
+//! The engine: typed options in, work on the store and registries out. The CLI
+//! (and later kube play and unit files) translate their input into these
+//! options; nothing here knows about clap.
+
+pub mod archive;
+pub mod copy;
+pub mod images;
+pub mod layer_fill;
+pub mod login;
+pub mod lookup;
+pub mod pipe;
+pub mod pull;
+pub mod push;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::config::paths::{Paths, Privilege};
+use crate::config::registries::{Registries, RegistriesError};
+use crate::config::skiff_conf::{SkiffConf, SkiffConfError};
+use crate::image::auth::{AuthFile, AuthFileError};
+use crate::storage::driver::{Driver, UnknownDriver};
+use crate::storage::{Store, StoreError};
+
+/// Options that apply to every engine operation (global flags).
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub root: Option<PathBuf>,
+    pub runroot: Option<PathBuf>,
+    pub storage_driver: Option<Driver>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] SkiffConfError),
+    #[error("storage driver in configuration: {0}")]
+    Driver(#[from] UnknownDriver),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Registries(#[from] RegistriesError),
+    #[error(transparent)]
+    Auth(#[from] AuthFileError),
+}
+
+/// An engine bound to one store.
+pub struct Engine {
+    paths: Paths,
+    privilege: Privilege,
+    store: Store,
+    registries: OnceLock<Registries>,
+}
+
+impl Engine {
+    pub fn open(opts: &EngineOptions) -> Result<Self, EngineError> {
+        let privilege = Privilege::current();
+        let mut paths = Paths::defaults(privilege);
+        let conf = SkiffConf::load(&paths.config_file)?;
+        if let Some(r) = opts.root.clone().or(conf.storage.root.clone()) {
+            paths.root = r;
+        }
+        if let Some(r) = opts.runroot.clone().or(conf.storage.runroot.clone()) {
+            paths.runroot = r;
+        }
+        let driver = match opts.storage_driver {
+            Some(d) => Some(d),
+            None => conf.storage.driver.as_deref().map(str::parse).transpose()?,
+        };
+        let store = Store::open(&paths.root, driver)?;
+        Ok(Engine {
+            paths,
+            privilege,
+            store,
+            registries: OnceLock::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn privilege(&self) -> Privilege {
+        self.privilege
+    }
+
+    /// registries.conf, loaded on first use.
+    pub fn registries(&self) -> Result<&Registries, EngineError> {
+        if let Some(r) = self.registries.get() {
+            return Ok(r);
+        }
+        let loaded = Registries::load()?;
+        Ok(self.registries.get_or_init(|| loaded))
+    }
+
+    /// The credentials file (auth.json and docker's config.json).
+    pub fn auth_file(&self) -> Result<AuthFile, EngineError> {
+        Ok(AuthFile::load()?)
+    }
+}

@@ -1,0 +1,12 @@
+//! skiff: a daemonless, rootless pod manager with a podman-compatible command line.
+//!
+//! Layers, with dependencies pointing one way:
+//! `cli -> engine -> {image, storage, config, format} -> sys`.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod format;
+pub mod image;
+pub mod storage;
+pub mod sys;

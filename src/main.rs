@@ -1,0 +1,5 @@
+//! The `skiff` command.
+
+fn main() -> std::process::ExitCode {
+    skiff::cli::main()
+}

@@ -1,0 +1,13 @@
+//! The low-level layer: thin, safe wrappers over the Linux system calls the
+//! rest of skiff needs and neither `std` nor `nix` offers in the shape wanted
+//! (file descriptors as `OwnedFd`/`BorrowedFd`, errors as `io::Error`).
+//!
+//! This is the only place where `unsafe` and raw `libc` are allowed; each
+//! submodule that needs them opts in on its own.
+
+pub mod fs;
+pub mod user;
+pub mod xattr;
+
+pub use fs::syncfs;
+pub use user::{egid, euid, is_in_user_namespace};
