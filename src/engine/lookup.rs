@@ -73,7 +73,14 @@ impl Engine {
         if let Some(hex) = input.strip_prefix("sha256:") {
             return Err(LookupError::NotKnown(hex.to_string()));
         }
-        let parsed = ImageName::parse(input)?;
+        let parsed = match ImageName::parse(input) {
+            Ok(p) => p,
+            // A full id that matched nothing is simply not known.
+            Err(_) if looks_like_image_id(input) => {
+                return Err(LookupError::NotKnown(input.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(found) = find_by_name(&images, &parsed) {
             return Ok(found);
         }

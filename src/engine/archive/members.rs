@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Symlinks followed in a row before giving up.
 const MAX_LINK_DEPTH: usize = 16;
@@ -316,13 +316,6 @@ impl Members {
         match self {
             Members::Tar(_) => "archive",
             Members::Dir(_) => "directory",
-        }
-    }
-
-    pub fn dir(&self) -> Option<&Path> {
-        match self {
-            Members::Dir(d) => Some(d),
-            Members::Tar(_) => None,
         }
     }
 }
