@@ -8,5 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod format;
 pub mod image;
+pub mod runtime;
+pub mod state;
 pub mod storage;
 pub mod sys;

@@ -3,6 +3,7 @@
 //! the engine's typed options, and never passed further down.
 
 pub mod completion;
+pub mod container;
 pub mod exit;
 pub mod human;
 pub mod image;
@@ -51,6 +52,22 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// Create a container without starting it
+    #[command(disable_help_flag = true)]
+    Create(Box<container::create::CreateArgs>),
+    /// List containers
+    Ps(container::ps::PsArgs),
+    /// Stop containers
+    Stop(container::stop::StopArgs),
+    /// Send a signal to containers
+    Kill(container::kill::KillArgs),
+    /// Wait for containers to exit
+    Wait(container::wait::WaitArgs),
+    /// Remove containers
+    Rm(container::rm::RmArgs),
     /// Manage skiff itself
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -158,6 +175,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Image(c) => image::run(&ctx, c),
+        Command::Container(c) => container::run(&ctx, c),
+        Command::Create(a) => container::create::run(&ctx, *a),
+        Command::Ps(a) => container::ps::run(&ctx, a),
+        Command::Stop(a) => container::stop::run(&ctx, a),
+        Command::Kill(a) => container::kill::run(&ctx, a),
+        Command::Wait(a) => container::wait::run(&ctx, a),
+        Command::Rm(a) => container::rm::run(&ctx, a),
         Command::System(c) => system::run(&ctx, c),
         Command::Pull(a) => image::pull::run(&ctx, a),
         Command::Push(a) => image::push::run(&ctx, a),

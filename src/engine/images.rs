@@ -22,6 +22,12 @@ pub enum ImageOpError {
     MultipleNames { id: String, names: String },
     #[error("{name}: tag not found on image {id}")]
     NoSuchTag { name: String, id: String },
+    #[error(
+        "image {id} is in use by container {container}: remove the container first or use --force"
+    )]
+    InUse { id: String, container: String },
+    #[error("removing containers of image {id}: {message}")]
+    RemoveContainers { id: String, message: String },
 }
 
 /// What `remove_images` did, in the order podman reports it.
@@ -178,6 +184,32 @@ impl Engine {
         report: &mut RemoveReport,
     ) -> Result<(), ImageOpError> {
         let (rec, matched) = self.lookup_image(input)?;
+        let only_untag = matches!(&matched, Matched::Name(_)) && rec.names.len() > 1;
+        if force == Force::No || !only_untag {
+            let users = self.containers_using(&rec.id)?;
+            if let Some(first) = users.first() {
+                if force == Force::No && !only_untag {
+                    return Err(ImageOpError::InUse {
+                        id: rec.id.hex()[..12].to_string(),
+                        container: first.clone(),
+                    });
+                }
+                if force == Force::Yes {
+                    for c in &users {
+                        let opts = crate::engine::container::remove::RemoveOptions {
+                            force: true,
+                            timeout: Some(0),
+                        };
+                        self.remove_container(c, opts).map_err(|e| {
+                            ImageOpError::RemoveContainers {
+                                id: rec.id.hex()[..12].to_string(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                    }
+                }
+            }
+        }
         let _lock = self.store().lock_images()?;
         let images = self.store().images();
         let Some(mut current) = images.get(&rec.id).map_err(StoreError::from)? else {
@@ -202,6 +234,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Ids of the containers created from image `id`.
+    pub fn containers_using(&self, id: &Digest) -> Result<Vec<String>, ImageOpError> {
+        let err = |e: crate::engine::container::ContainerError| ImageOpError::RemoveContainers {
+            id: id.hex()[..12].to_string(),
+            message: e.to_string(),
+        };
+        let store = self.containers().map_err(err)?;
+        Ok(store
+            .list()
+            .map_err(|e| err(e.into()))?
+            .into_iter()
+            .filter(|c| &c.image.id == id)
+            .map(|c| c.id)
+            .collect())
+    }
+
     /// `image prune`: remove dangling images (all unused ones with `all`).
     pub fn prune_images(&self, all: bool) -> Result<Vec<Digest>, ImageOpError> {
         let doomed: Vec<Digest> = {
@@ -209,7 +257,7 @@ impl Engine {
             let images = self.store().images();
             let mut out = vec![];
             for img in images.list().map_err(StoreError::from)? {
-                if all || img.is_dangling() {
+                if (all || img.is_dangling()) && self.containers_using(&img.id)?.is_empty() {
                     images.remove(&img.id).map_err(StoreError::from)?;
                     out.push(img.id);
                 }

@@ -3,6 +3,7 @@
 //! options; nothing here knows about clap.
 
 pub mod archive;
+pub mod container;
 pub mod copy;
 pub mod images;
 pub mod layer_fill;
@@ -50,6 +51,7 @@ pub struct Engine {
     privilege: Privilege,
     store: Store,
     registries: OnceLock<Registries>,
+    containers: OnceLock<crate::state::ContainerStore>,
 }
 
 impl Engine {
@@ -73,6 +75,7 @@ impl Engine {
             privilege,
             store,
             registries: OnceLock::new(),
+            containers: OnceLock::new(),
         })
     }
 

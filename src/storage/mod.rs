@@ -16,6 +16,7 @@ pub mod driver;
 pub mod images;
 pub mod layers;
 pub mod lock;
+pub mod mount;
 pub mod record;
 pub mod unpack;
 

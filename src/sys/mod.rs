@@ -5,6 +5,7 @@
 //! This is the only place where `unsafe` and raw `libc` are allowed; each
 //! submodule that needs them opts in on its own.
 
+pub mod cgroup;
 pub mod fs;
 pub mod user;
 pub mod xattr;

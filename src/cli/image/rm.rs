@@ -64,6 +64,9 @@ pub fn run(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
             Err(ImageOpError::Lookup(e)) if e.is_not_known() => {
                 first_err.get_or_insert(with_code(1, e));
             }
+            Err(e @ ImageOpError::InUse { .. }) => {
+                first_err.get_or_insert(with_code(2, e));
+            }
             Err(e) => {
                 first_err.get_or_insert(e.into());
             }

@@ -17,22 +17,6 @@ pub struct InfoArgs {
     pub format: Option<String>,
 }
 
-/// `v2`, `v1` (legacy), or `hybrid` (v1 controllers beside a v2 mount).
-fn cgroup_mode() -> &'static str {
-    let is_cgroup2 = |p: &str| {
-        nix::sys::statfs::statfs(p)
-            .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-            .unwrap_or(false)
-    };
-    if is_cgroup2("/sys/fs/cgroup") {
-        "v2"
-    } else if is_cgroup2("/sys/fs/cgroup/unified") {
-        "hybrid"
-    } else {
-        "v1"
-    }
-}
-
 pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let uname = nix::sys::utsname::uname()?;
@@ -44,7 +28,7 @@ pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
             "os": "linux",
             "kernel": uname.release().to_string_lossy(),
             "hostname": uname.nodename().to_string_lossy(),
-            "cgroupVersion": cgroup_mode(),
+            "cgroupVersion": crate::sys::cgroup::mode().to_string(),
             "security": { "rootless": engine.privilege() == Privilege::Rootless },
         },
         "store": {

@@ -1,0 +1,214 @@
+//! `skiff create` (and the options `run` shares): turn podman's flags into the
+//! engine's typed container options.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::container::parse;
+use crate::cli::image::pull::{apply_authfile, tls_verify};
+use crate::cli::output::print_lines;
+use crate::cli::CliContext;
+use crate::engine::container::create::{CreateOptions, PullPolicy};
+use crate::engine::pull::{PullOptions, Silent};
+use crate::state::container::{ContainerConfig, LogDriver, Resources};
+
+/// Flags common to `create` and `run`.
+#[derive(Debug, Args, Clone)]
+pub struct CreateArgs {
+    /// Name of the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set an environment variable (NAME=VALUE, or NAME to copy skiff's own)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    #[arg(long)]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (and group) to run as: NAME|UID[:GROUP|GID]
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Override the image's entrypoint (a string, or a JSON array)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(long, short = 'h')]
+    pub hostname: Option<String>,
+    /// Allocate a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Mount the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Give the container all capabilities and devices, no seccomp, no masked paths
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a capability (or ALL)
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (or ALL)
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// no-new-privileges, seccomp=unconfined|PATH, mask=PATHS, unmask=PATHS
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Resource limit: NAME=SOFT[:HARD]
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Memory limit (e.g. 64m)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 1.5)
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Process limit
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// Signal sent by stop
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Seconds stop waits before killing
+    #[arg(long)]
+    pub stop_timeout: Option<u64>,
+    /// Set a label (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Set an annotation (KEY=VALUE)
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// k8s-file, none or passthrough
+    #[arg(long, value_parser = ["k8s-file", "none", "passthrough"])]
+    pub log_driver: Option<String>,
+    /// Log driver options (max-size=SIZE)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Remove a container with the same name first
+    #[arg(long)]
+    pub replace: bool,
+    /// When to pull the image: always, missing, never, newer
+    #[arg(long, default_value = "missing")]
+    pub pull: String,
+    /// OCI runtime (name or path)
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Require HTTPS for a pull (default: as registries.conf says)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Credentials file for a pull
+    #[arg(long)]
+    pub authfile: Option<std::path::PathBuf>,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Image
+    pub image: String,
+    /// Command and arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+fn entrypoint(s: &str) -> anyhow::Result<Vec<String>> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    if s.trim_start().starts_with('[') {
+        return serde_json::from_str(s)
+            .map_err(|e| anyhow::anyhow!("invalid --entrypoint JSON array {s:?}: {e}"));
+    }
+    Ok(vec![s.to_string()])
+}
+
+impl CreateArgs {
+    /// The engine's options; `auto_remove` comes from `run --rm`.
+    pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
+        apply_authfile(self.authfile.as_deref())?;
+        let sec = parse::security_opts(&self.security_opt)?;
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(parse::env_file(f)?);
+        }
+        env.extend(self.env.iter().filter_map(|e| parse::env_entry(e)));
+        let mut log_max_size = None;
+        for o in &self.log_opt {
+            match o.split_once('=') {
+                Some(("max-size", v)) => log_max_size = Some(parse::size(v)? as u64),
+                _ => anyhow::bail!("unsupported --log-opt {o:?}: skiff supports max-size=SIZE"),
+            }
+        }
+        let config = ContainerConfig {
+            command: self.command.clone(),
+            entrypoint: self.entrypoint.as_deref().map(entrypoint).transpose()?,
+            env,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            tty: self.tty,
+            interactive: self.interactive,
+            read_only: self.read_only,
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            no_new_privileges: sec.no_new_privileges,
+            seccomp: sec.seccomp,
+            mask: sec.mask,
+            unmask: sec.unmask,
+            ulimits: self
+                .ulimit
+                .iter()
+                .map(|u| parse::ulimit(u))
+                .collect::<anyhow::Result<_>>()?,
+            resources: Resources {
+                memory: self.memory.as_deref().map(parse::size).transpose()?,
+                cpus: self.cpus,
+                pids_limit: self.pids_limit,
+                ..Default::default()
+            },
+            stop_signal: self.stop_signal.as_deref().map(parse::signal).transpose()?,
+            stop_timeout: self.stop_timeout,
+            labels: parse::key_values(&self.label, "label")?,
+            annotations: parse::key_values(&self.annotation, "annotation")?,
+            log_driver: match self.log_driver.as_deref() {
+                Some("none") => LogDriver::None,
+                Some("passthrough") => LogDriver::Passthrough,
+                _ => LogDriver::K8sFile,
+            },
+            log_max_size,
+            auto_remove,
+            ..Default::default()
+        };
+        if let Some(c) = self.cpus {
+            if c <= 0.0 {
+                anyhow::bail!("invalid --cpus {c}: must be greater than 0");
+            }
+        }
+        Ok(CreateOptions {
+            image: self.image.clone(),
+            name: self.name.clone(),
+            pull: self
+                .pull
+                .parse::<PullPolicy>()
+                .map_err(anyhow::Error::msg)?,
+            pull_options: PullOptions {
+                tls_verify: tls_verify(self.tls_verify),
+                ..PullOptions::default()
+            },
+            replace: self.replace,
+            runtime: self.runtime.clone(),
+            config,
+        })
+    }
+}
+
+pub fn run(ctx: &CliContext, args: CreateArgs) -> anyhow::Result<ExitCode> {
+    let opts = args.to_options(false)?;
+    let engine = ctx.engine()?;
+    let rec = engine.create_container(&opts, &Silent)?;
+    print_lines([&rec.id])?;
+    Ok(ExitCode::SUCCESS)
+}

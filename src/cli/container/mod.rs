@@ -1,0 +1,74 @@
+//! `skiff container ...`: create, list, stop and remove containers.
+
+pub mod create;
+pub mod exists;
+pub mod inspect;
+pub mod kill;
+pub mod parse;
+pub mod ps;
+pub mod rm;
+pub mod stop;
+pub mod view;
+pub mod wait;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::cli::CliContext;
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create a container without starting it
+    #[command(disable_help_flag = true)]
+    Create(Box<create::CreateArgs>),
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"])]
+    Ls(ps::PsArgs),
+    /// Show details of containers
+    Inspect(inspect::InspectArgs),
+    /// Stop containers
+    Stop(stop::StopArgs),
+    /// Send a signal to containers
+    Kill(kill::KillArgs),
+    /// Wait for containers to exit
+    Wait(wait::WaitArgs),
+    /// Remove containers
+    Rm(rm::RmArgs),
+    /// Exit 0 if a container exists, 1 if not
+    Exists(exists::ExistsArgs),
+}
+
+pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ContainerCommand::Create(a) => create::run(ctx, *a),
+        ContainerCommand::Ls(a) => ps::run(ctx, a),
+        ContainerCommand::Inspect(a) => inspect::run(ctx, a),
+        ContainerCommand::Stop(a) => stop::run(ctx, a),
+        ContainerCommand::Kill(a) => kill::run(ctx, a),
+        ContainerCommand::Wait(a) => wait::run(ctx, a),
+        ContainerCommand::Rm(a) => rm::run(ctx, a),
+        ContainerCommand::Exists(a) => exists::run(ctx, a),
+    }
+}
+
+/// The containers a command acts on: those named, or with `--all` every
+/// container (only live ones when `live_only`). Both or neither is an error.
+pub fn targets(
+    engine: &crate::engine::Engine,
+    all: bool,
+    named: &[String],
+    live_only: bool,
+) -> anyhow::Result<Vec<String>> {
+    match (all, named.is_empty()) {
+        (true, false) => anyhow::bail!("--all and container names cannot be used together"),
+        (false, true) => anyhow::bail!("at least one container name or ID must be given"),
+        (false, false) => Ok(named.to_vec()),
+        (true, true) => Ok(engine
+            .list_containers()?
+            .into_iter()
+            .filter(|r| !live_only || r.state.status.is_live())
+            .map(|r| r.id)
+            .collect()),
+    }
+}

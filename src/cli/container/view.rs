@@ -1,0 +1,180 @@
+//! How containers look in command output: `ps` rows and the podman-shaped
+//! `inspect` document.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use crate::cli::human;
+use crate::engine::Engine;
+use crate::state::container::{ContainerRecord, Status};
+
+/// "Up 5 seconds", "Exited (0) 3 minutes ago", "Created", "Paused".
+pub fn status_text(rec: &ContainerRecord) -> String {
+    let s = &rec.state;
+    match s.status {
+        Status::Created => "Created".to_string(),
+        Status::Running | Status::Stopping => match s.started_at {
+            Some(t) => format!("Up {}", human::duration((Utc::now() - t).num_seconds())),
+            None => "Up".to_string(),
+        },
+        Status::Paused => "Paused".to_string(),
+        Status::Exited => format!(
+            "Exited ({}) {}",
+            s.exit_code.unwrap_or(0),
+            s.finished_at.map(human::ago).unwrap_or_default()
+        )
+        .trim_end()
+        .to_string(),
+    }
+}
+
+/// Shell-like display of the command.
+pub fn command_text(rec: &ContainerRecord) -> String {
+    rec.args.join(" ")
+}
+
+/// A `ps` row with podman's template field names.
+pub fn ps_row(rec: &ContainerRecord, no_trunc: bool) -> Value {
+    let id = if no_trunc {
+        rec.id.clone()
+    } else {
+        rec.short_id().to_string()
+    };
+    let mut command = command_text(rec);
+    if !no_trunc && command.chars().count() > 17 {
+        command = format!("{}...", command.chars().take(17).collect::<String>());
+    }
+    json!({
+        "ID": id,
+        "Id": rec.id,
+        "Image": rec.image.name,
+        "ImageID": rec.image.id.hex(),
+        "Command": command,
+        "CreatedHuman": human::ago(rec.created),
+        "Created": human::ago(rec.created),
+        "CreatedAt": rec.created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
+        "Status": status_text(rec),
+        "State": rec.state.status.as_str(),
+        "Names": rec.name,
+        "Ports": "",
+        "Labels": rec.config.labels,
+        "Pid": rec.state.pid.unwrap_or(0),
+        "ExitCode": rec.state.exit_code.unwrap_or(0),
+        "Exited": rec.state.status == Status::Exited,
+        "AutoRemove": rec.config.auto_remove,
+        "Pod": "",
+        "PodName": "",
+        "Restarts": rec.state.restart_count,
+        "Size": "",
+    })
+}
+
+/// The `--format json` entry of `ps` (podman's shape).
+pub fn ps_json(rec: &ContainerRecord) -> Value {
+    json!({
+        "AutoRemove": rec.config.auto_remove,
+        "Command": rec.args,
+        "Created": rec.created.timestamp(),
+        "CreatedAt": human::ago(rec.created),
+        "Exited": rec.state.status == Status::Exited,
+        "ExitedAt": rec.state.finished_at.map(|t| t.timestamp()).unwrap_or(0),
+        "ExitCode": rec.state.exit_code.unwrap_or(0),
+        "Id": rec.id,
+        "Image": rec.image.name,
+        "ImageID": rec.image.id.hex(),
+        "IsInfra": false,
+        "Labels": rec.config.labels,
+        "Mounts": [],
+        "Names": [rec.name],
+        "Namespaces": {},
+        "Networks": [],
+        "Pid": rec.state.pid.unwrap_or(0),
+        "Pod": "",
+        "PodName": "",
+        "Ports": null,
+        "Restarts": rec.state.restart_count,
+        "StartedAt": rec.state.started_at.map(|t| t.timestamp()).unwrap_or(0),
+        "State": rec.state.status.as_str(),
+        "Status": status_text(rec),
+    })
+}
+
+fn time(t: Option<chrono::DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string())
+}
+
+/// The `inspect` document of a container.
+pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
+    let s = &rec.state;
+    let (rundir, userdata) = engine
+        .containers()
+        .map(|c| (c.rundir(&rec.id), c.userdata(&rec.id)))
+        .unwrap_or_default();
+    json!({
+        "Id": rec.id,
+        "Created": time(Some(rec.created)),
+        "Path": rec.args.first().cloned().unwrap_or_default(),
+        "Args": rec.args.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": s.status.as_str(),
+            "Running": s.status == Status::Running,
+            "Paused": s.status == Status::Paused,
+            "Restarting": false,
+            "OOMKilled": s.oom_killed,
+            "Dead": false,
+            "Pid": s.pid.unwrap_or(0),
+            "ConmonPid": s.monitor_pid.unwrap_or(0),
+            "ExitCode": s.exit_code.unwrap_or(0),
+            "Error": "",
+            "StartedAt": time(s.started_at),
+            "FinishedAt": time(s.finished_at),
+        },
+        "Image": rec.image.id.hex(),
+        "ImageName": rec.image.name,
+        "Rootfs": "",
+        "ResolvConfPath": "",
+        "HostnamePath": "",
+        "HostsPath": "",
+        "StaticDir": userdata,
+        "OCIRuntime": rec.runtime,
+        "LogPath": userdata.join("ctr.log"),
+        "ConmonPidFile": rundir.join("conmon.pid"),
+        "Name": rec.name,
+        "RestartCount": s.restart_count,
+        "Driver": engine.store().driver().to_string(),
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "Config": {
+            "Hostname": rec.config.hostname.clone().unwrap_or_else(|| rec.short_id().to_string()),
+            "User": rec.config.user.clone().unwrap_or_default(),
+            "Env": rec.config.env,
+            "Cmd": rec.config.command,
+            "Image": rec.image.name,
+            "WorkingDir": rec.config.workdir.clone().unwrap_or_default(),
+            "Entrypoint": rec.config.entrypoint.clone().map(|e| e.join(" ")).unwrap_or_default(),
+            "Labels": rec.config.labels,
+            "Annotations": rec.config.annotations,
+            "StopSignal": rec.config.stop_signal.unwrap_or(libc::SIGTERM),
+            "StopTimeout": rec.config.stop_timeout.unwrap_or(10),
+            "Tty": rec.config.tty,
+            "OpenStdin": rec.config.interactive,
+        },
+        "HostConfig": {
+            "AutoRemove": rec.config.auto_remove,
+            "Privileged": rec.config.privileged,
+            "ReadonlyRootfs": rec.config.read_only,
+            "CapAdd": rec.config.cap_add,
+            "CapDrop": rec.config.cap_drop,
+            "Memory": rec.config.resources.memory.unwrap_or(0),
+            "NanoCpus": rec.config.resources.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            "PidsLimit": rec.config.resources.pids_limit.unwrap_or(0),
+            "LogConfig": {"Type": match rec.config.log_driver {
+                crate::state::container::LogDriver::K8sFile => "k8s-file",
+                crate::state::container::LogDriver::None => "none",
+                crate::state::container::LogDriver::Passthrough => "passthrough",
+            }},
+        },
+    })
+}

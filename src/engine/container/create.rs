@@ -1,0 +1,223 @@
+//! `create`: resolve the image (pulling it when the policy says so), claim
+//! a name, and write the container's record. Nothing runs yet.
+
+use chrono::Utc;
+
+use crate::engine::container::ContainerError;
+use crate::engine::pull::{PullObserver, PullOptions};
+use crate::engine::Engine;
+use crate::image::config::ImageConfig;
+use crate::state::container::{ContainerConfig, ContainerRecord, ContainerState, ImageRef};
+use crate::state::names;
+use crate::storage::images::ImageRecord;
+
+/// `--pull`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    Missing,
+    Never,
+    Newer,
+}
+
+impl std::str::FromStr for PullPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "always" => Ok(PullPolicy::Always),
+            "missing" | "ifmissing" | "ifnotpresent" => Ok(PullPolicy::Missing),
+            "never" => Ok(PullPolicy::Never),
+            "newer" | "ifnewer" => Ok(PullPolicy::Newer),
+            other => Err(format!(
+                "invalid pull policy {other:?}: use always, missing, never or newer"
+            )),
+        }
+    }
+}
+
+/// Typed options of `create` (and of `run`, before it starts).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: Option<String>,
+    pub pull: PullPolicy,
+    pub pull_options: PullOptions,
+    /// `--replace`: remove a container holding the name first.
+    pub replace: bool,
+    /// `--runtime`, else the default choice.
+    pub runtime: Option<String>,
+    pub config: ContainerConfig,
+}
+
+/// The process a container runs: the entrypoint and command the user gave,
+/// else the image's (Docker's rules: `--entrypoint` drops the image's CMD).
+pub fn resolve_args(config: &ContainerConfig, image: &ImageConfig) -> Vec<String> {
+    let run = image.config.clone().unwrap_or_default();
+    let entrypoint = config
+        .entrypoint
+        .clone()
+        .unwrap_or_else(|| run.entrypoint.clone().unwrap_or_default());
+    let command = if !config.command.is_empty() {
+        config.command.clone()
+    } else if config.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        run.cmd.clone().unwrap_or_default()
+    };
+    entrypoint.into_iter().chain(command).collect()
+}
+
+impl Engine {
+    /// The image a container will use, pulled if the policy asks for it.
+    pub fn image_for_container(
+        &self,
+        name: &str,
+        policy: PullPolicy,
+        pull: &PullOptions,
+        observer: &dyn PullObserver,
+    ) -> Result<ImageRecord, ContainerError> {
+        let local = self.lookup_image(name);
+        match (policy, local) {
+            (PullPolicy::Never, Ok((rec, _))) | (PullPolicy::Missing, Ok((rec, _))) => Ok(rec),
+            (PullPolicy::Never, Err(e)) => Err(e.into()),
+            (PullPolicy::Missing, Err(e)) if !e.is_not_known() => Err(e.into()),
+            _ => Ok(self.pull(name, pull, observer)?),
+        }
+    }
+
+    /// The parsed config of a stored image.
+    pub fn image_config(&self, image: &ImageRecord) -> Result<ImageConfig, ContainerError> {
+        let err = |message: String| ContainerError::ImageConfig {
+            image: image.id.hex()[..12].to_string(),
+            message,
+        };
+        let bytes = self
+            .store()
+            .blobs()
+            .read(&image.id)
+            .map_err(|e| err(e.to_string()))?;
+        ImageConfig::parse(&bytes, image.layers.len()).map_err(|e| err(e.to_string()))
+    }
+
+    /// Create a container; returns its record.
+    pub fn create_container(
+        &self,
+        opts: &CreateOptions,
+        observer: &dyn PullObserver,
+    ) -> Result<ContainerRecord, ContainerError> {
+        // Everything that can be checked without the image first, so bad
+        // input does not pull anything.
+        if let Some(n) = &opts.name {
+            names::validate(n).map_err(crate::state::StateError::from)?;
+        }
+        let runtime = crate::runtime::select::select(
+            opts.runtime.as_deref(),
+            &self.paths().runroot.join("runtime"),
+        )
+        .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let image =
+            self.image_for_container(&opts.image, opts.pull, &opts.pull_options, observer)?;
+        let image_config = self.image_config(&image)?;
+        let args = resolve_args(&opts.config, &image_config);
+        if args.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "no command or entrypoint provided, and no CMD or ENTRYPOINT from image {}",
+                opts.image
+            )));
+        }
+        let store = self.containers()?;
+        let id = names::new_id().map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        if let (Some(name), true) = (&opts.name, opts.replace) {
+            if let Some(holder) = store.names().holder(name) {
+                self.remove_container(
+                    &holder,
+                    crate::engine::container::remove::RemoveOptions {
+                        force: true,
+                        ..Default::default()
+                    },
+                )?;
+            }
+        }
+        let name = match &opts.name {
+            Some(n) => {
+                store
+                    .names()
+                    .claim(n, &id)
+                    .map_err(crate::state::StateError::from)?;
+                n.clone()
+            }
+            None => store
+                .names()
+                .claim_generated(&id)
+                .map_err(crate::state::StateError::from)?,
+        };
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            image: ImageRef {
+                id: image.id.clone(),
+                name: image
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| opts.image.clone()),
+                top_layer: image.top_layer().cloned(),
+            },
+            created: Utc::now(),
+            config: opts.config.clone(),
+            args,
+            runtime: runtime.path().display().to_string(),
+            state: ContainerState::default(),
+        };
+        if let Err(e) = store.put(&rec) {
+            let _ = store.names().release(&name, &id);
+            return Err(e.into());
+        }
+        Ok(rec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::config::RunConfig;
+
+    fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageConfig {
+        let v = |x: Option<&[&str]>| x.map(|s| s.iter().map(|a| a.to_string()).collect());
+        ImageConfig {
+            config: Some(RunConfig {
+                entrypoint: v(entrypoint),
+                cmd: v(cmd),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn args_follow_docker_rules() {
+        let img = image(Some(&["/ep"]), Some(&["a"]));
+        let mut c = ContainerConfig::default();
+        assert_eq!(resolve_args(&c, &img), ["/ep", "a"]);
+        c.command = vec!["b".into()];
+        assert_eq!(resolve_args(&c, &img), ["/ep", "b"]);
+        c.entrypoint = Some(vec!["/x".into()]);
+        assert_eq!(resolve_args(&c, &img), ["/x", "b"]);
+        c.command.clear();
+        assert_eq!(
+            resolve_args(&c, &img),
+            ["/x"],
+            "--entrypoint drops the image CMD"
+        );
+        c.entrypoint = Some(vec![]);
+        assert!(resolve_args(&c, &img).is_empty());
+    }
+
+    #[test]
+    fn pull_policies_parse() {
+        assert_eq!("always".parse(), Ok(PullPolicy::Always));
+        assert_eq!("missing".parse(), Ok(PullPolicy::Missing));
+        assert!("sometimes".parse::<PullPolicy>().is_err());
+    }
+}

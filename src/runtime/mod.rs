@@ -1,0 +1,4 @@
+//! OCI runtimes: the bundle spec skiff writes, and the runtimes that run it.
+
+pub mod external;
+pub mod select;

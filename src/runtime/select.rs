@@ -1,0 +1,117 @@
+//! Choosing the OCI runtime: `--runtime NAME|PATH`, containers.conf, or a
+//! probe of crun then runc that skips a runtime known not to work on this
+//! host (crun refuses hybrid cgroup layouts).
+
+use std::path::{Path, PathBuf};
+
+use crate::runtime::external::ExternalRuntime;
+use crate::sys::cgroup::{self, CgroupMode};
+
+/// Runtimes probed, in order, when the user names none.
+const DEFAULT_ORDER: &[&str] = &["crun", "runc"];
+
+/// Where runtime binaries are looked for besides `$PATH`.
+const EXTRA_DIRS: &[&str] = &[
+    "/usr/local/bin",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/local/sbin",
+    "/sbin",
+    "/bin",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectError {
+    #[error("OCI runtime {0:?} not found: install it or pass --runtime PATH")]
+    NotFound(String),
+    #[error("no usable OCI runtime found (tried {tried}): install runc or crun")]
+    NoneUsable { tried: String },
+    #[error("OCI runtime {name} cannot run containers on this host: {why}")]
+    Unusable { name: String, why: String },
+}
+
+/// Find an executable by name in `$PATH` and the usual system directories.
+pub fn find_executable(name: &str) -> Option<PathBuf> {
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    path_dirs
+        .into_iter()
+        .chain(EXTRA_DIRS.iter().map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Why a runtime cannot work here, if it cannot.
+fn unusable_reason(name: &str, mode: CgroupMode) -> Option<String> {
+    (name == "crun" && mode == CgroupMode::Hybrid).then(|| {
+        "crun does not support hybrid cgroup layouts (v1 controllers beside a v2 mount)".to_string()
+    })
+}
+
+/// The runtime to use. `requested` is `--runtime` or containers.conf's
+/// `runtime`: a name (`runc`) or a path. `state_base` holds one state
+/// directory per runtime name.
+pub fn select(requested: Option<&str>, state_base: &Path) -> Result<ExternalRuntime, SelectError> {
+    let mode = cgroup::mode();
+    let make = |name: &str, path: PathBuf| ExternalRuntime::new(name, path, state_base.join(name));
+    if let Some(req) = requested {
+        let (name, path) = if req.contains('/') {
+            let p = PathBuf::from(req);
+            if !is_executable(&p) {
+                return Err(SelectError::NotFound(req.to_string()));
+            }
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| req.to_string());
+            (name, p)
+        } else {
+            let p = find_executable(req).ok_or_else(|| SelectError::NotFound(req.to_string()))?;
+            (req.to_string(), p)
+        };
+        if let Some(why) = unusable_reason(&name, mode) {
+            return Err(SelectError::Unusable { name, why });
+        }
+        return Ok(make(&name, path));
+    }
+    for name in DEFAULT_ORDER {
+        let Some(path) = find_executable(name) else {
+            continue;
+        };
+        if let Some(why) = unusable_reason(name, mode) {
+            tracing::debug!("skipping {name}: {why}");
+            continue;
+        }
+        return Ok(make(name, path));
+    }
+    Err(SelectError::NoneUsable {
+        tried: DEFAULT_ORDER.join(", "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crun_is_skipped_on_hybrid_hosts_only() {
+        assert!(unusable_reason("crun", CgroupMode::Hybrid).is_some());
+        assert!(unusable_reason("crun", CgroupMode::V2).is_none());
+        assert!(unusable_reason("runc", CgroupMode::Hybrid).is_none());
+    }
+
+    #[test]
+    fn unknown_runtimes_are_named() {
+        let err =
+            select(Some("no-such-runtime-xyz"), Path::new("/nonexistent")).expect_err("absent");
+        assert_eq!(err, SelectError::NotFound("no-such-runtime-xyz".into()));
+        let err = select(Some("/nonexistent/runc"), Path::new("/nonexistent")).expect_err("absent");
+        assert!(err.to_string().contains("/nonexistent/runc"));
+    }
+}

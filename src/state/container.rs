@@ -1,0 +1,183 @@
+//! What skiff records of a container: the typed options it was created with
+//! (the form the CLI, kube YAML and unit files are all translated into) and
+//! its lifecycle state.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::image::digest::Digest;
+
+/// How a container's output is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogDriver {
+    /// `<RFC3339Nano> stdout|stderr F|P text` lines in a file.
+    #[default]
+    K8sFile,
+    /// Nothing is kept.
+    None,
+    /// The container writes to the terminal of the process that started it.
+    Passthrough,
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "policy")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    OnFailure {
+        /// 0: no limit.
+        max_retries: u32,
+    },
+    Always,
+    UnlessStopped,
+}
+
+/// `--ulimit NAME=SOFT[:HARD]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Resource limits (`--memory`, `--cpus`, `--pids-limit`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    /// CPUs as a fraction (1.5 = one and a half).
+    pub cpus: Option<f64>,
+    pub cpu_shares: Option<u64>,
+    pub pids_limit: Option<i64>,
+}
+
+/// `--security-opt seccomp=...`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
+pub enum SeccompChoice {
+    #[default]
+    Default,
+    Unconfined,
+    Profile(std::path::PathBuf),
+}
+
+/// The typed options of a container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The command; empty means the image's.
+    pub command: Vec<String>,
+    /// `--entrypoint`; `None` means the image's, `Some(vec![])` none.
+    pub entrypoint: Option<Vec<String>>,
+    /// `NAME=VALUE` pairs added to the image's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub no_new_privileges: bool,
+    pub seccomp: SeccompChoice,
+    pub mask: Vec<String>,
+    pub unmask: Vec<String>,
+    pub ulimits: Vec<Ulimit>,
+    pub resources: Resources,
+    pub init: bool,
+    pub restart: RestartPolicy,
+    /// Signal number sent by `stop`.
+    pub stop_signal: Option<i32>,
+    /// Seconds `stop` waits before SIGKILL.
+    pub stop_timeout: Option<u64>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub log_driver: LogDriver,
+    pub log_max_size: Option<u64>,
+    /// `--rm`: remove after exit.
+    pub auto_remove: bool,
+}
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Paused,
+    Exited,
+    Stopping,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Exited => "exited",
+            Status::Stopping => "stopping",
+        }
+    }
+
+    /// A monitor and a container process exist.
+    pub fn is_live(self) -> bool {
+        matches!(self, Status::Running | Status::Paused | Status::Stopping)
+    }
+}
+
+/// The lifecycle part of a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The container's init process, while live.
+    pub pid: Option<i32>,
+    /// The monitor process and its start time (to tell a reused pid apart).
+    pub monitor_pid: Option<i32>,
+    pub monitor_start: Option<u64>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    pub oom_killed: bool,
+    pub restart_count: u32,
+    /// Set by `stop`/`kill` so restart policies do not bring it back.
+    pub stopped_by_user: bool,
+    /// The run directory's boot id when the state was written: a different
+    /// one means the machine rebooted (or the run directory was wiped).
+    pub boot: Option<String>,
+}
+
+/// The image a container was created from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub id: Digest,
+    /// The name the user gave (`busybox`), as podman shows it.
+    pub name: String,
+    pub top_layer: Option<Digest>,
+}
+
+/// A container record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub image: ImageRef,
+    pub created: DateTime<Utc>,
+    pub config: ContainerConfig,
+    /// The resolved process args (entrypoint + command).
+    pub args: Vec<String>,
+    pub runtime: String,
+    pub state: ContainerState,
+}
+
+impl ContainerRecord {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+}

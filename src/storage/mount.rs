@@ -1,0 +1,219 @@
+//! A container's root filesystem: an overlay of its image's layers under a
+//! private upper layer (overlay driver), or a private copy (vfs driver).
+
+use std::path::{Path, PathBuf};
+
+use crate::image::digest::Digest;
+use crate::storage::driver::Driver;
+use crate::storage::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error("preparing {path}: {source}")]
+    Prepare {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("layer {0} of the image is missing from the store: pull the image again")]
+    MissingLayer(Digest),
+    #[error("mounting the container's root filesystem at {target}: {source}")]
+    Mount {
+        target: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("copying the image's files into {target}: {message}")]
+    Copy { target: PathBuf, message: String },
+    #[error("unmounting {target}: {source}")]
+    Unmount {
+        target: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+}
+
+/// Where a container's layers live.
+pub struct RootfsPaths<'a> {
+    /// Persistent: the upper and work directories (overlay) or the copy (vfs).
+    pub userdata: &'a Path,
+    /// Where the root filesystem is mounted (volatile).
+    pub target: &'a Path,
+}
+
+fn prep(path: &Path) -> Result<(), MountError> {
+    std::fs::create_dir_all(path).map_err(|source| MountError::Prepare {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl Store {
+    /// Mount (overlay) or prepare (vfs) the root filesystem of a container
+    /// whose image has `layers` (chain ids, base first). Returns the path to
+    /// use as the bundle's root.
+    pub fn mount_rootfs(
+        &self,
+        layers: &[Digest],
+        paths: &RootfsPaths<'_>,
+    ) -> Result<PathBuf, MountError> {
+        for l in layers {
+            if !self.layers().contains(l) {
+                return Err(MountError::MissingLayer(l.clone()));
+            }
+        }
+        match self.driver() {
+            Driver::Overlay => self.mount_overlay(layers, paths),
+            Driver::Vfs => self.prepare_copy(layers, paths),
+        }
+    }
+
+    fn mount_overlay(
+        &self,
+        layers: &[Digest],
+        paths: &RootfsPaths<'_>,
+    ) -> Result<PathBuf, MountError> {
+        let upper = paths.userdata.join("upper");
+        let work = paths.userdata.join("work");
+        for d in [&upper, &work, &paths.target.to_path_buf()] {
+            prep(d)?;
+        }
+        if is_mountpoint(paths.target) {
+            return Ok(paths.target.to_owned());
+        }
+        let lower: Vec<String> = layers
+            .iter()
+            .rev()
+            .map(|l| self.layers().diff_dir(l).display().to_string())
+            .collect();
+        let mut opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            upper.display(),
+            work.display()
+        );
+        if crate::sys::is_in_user_namespace() {
+            opts.push_str(",userxattr");
+        }
+        nix::mount::mount(
+            Some("overlay"),
+            paths.target,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(opts.as_str()),
+        )
+        .map_err(|source| MountError::Mount {
+            target: paths.target.to_owned(),
+            source,
+        })?;
+        Ok(paths.target.to_owned())
+    }
+
+    /// vfs: the top layer already holds the whole image; the container gets
+    /// its own copy of it, made once.
+    fn prepare_copy(
+        &self,
+        layers: &[Digest],
+        paths: &RootfsPaths<'_>,
+    ) -> Result<PathBuf, MountError> {
+        let copy = paths.userdata.join("rootfs");
+        if copy.join(".skiff-complete").exists() || copy.exists() && layers.is_empty() {
+            return Ok(copy);
+        }
+        let staging = paths.userdata.join("rootfs.staging");
+        crate::storage::layers::remove_tree(&staging);
+        prep(&staging)?;
+        if let Some(top) = layers.last() {
+            let src = self.layers().diff_dir(top);
+            // cp -a keeps owners, modes, times, links, xattrs and devices.
+            let out = std::process::Command::new("cp")
+                .arg("-a")
+                .arg("--reflink=auto")
+                .arg(format!("{}/.", src.display()))
+                .arg(&staging)
+                .output()
+                .map_err(|e| MountError::Copy {
+                    target: copy.clone(),
+                    message: e.to_string(),
+                })?;
+            if !out.status.success() {
+                crate::storage::layers::remove_tree(&staging);
+                return Err(MountError::Copy {
+                    target: copy.clone(),
+                    message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+        }
+        crate::storage::layers::remove_tree(&copy);
+        std::fs::rename(&staging, &copy).map_err(|source| MountError::Prepare {
+            path: copy.clone(),
+            source,
+        })?;
+        std::fs::write(copy.join(".skiff-complete"), b"").map_err(|source| {
+            MountError::Prepare {
+                path: copy.clone(),
+                source,
+            }
+        })?;
+        Ok(copy)
+    }
+
+    /// Undo [`Store::mount_rootfs`]'s mount (vfs: nothing to undo). Not
+    /// mounted is not an error.
+    pub fn unmount_rootfs(&self, target: &Path) -> Result<(), MountError> {
+        if !is_mountpoint(target) {
+            return Ok(());
+        }
+        match nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
+            Err(source) => Err(MountError::Unmount {
+                target: target.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Whether `path` is a mount point (its device differs from its parent's, or
+/// /proc/self/mountinfo lists it).
+pub fn is_mountpoint(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = path.display().to_string();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|mp| unescape(mp) == want)
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..(i + 4).min(s.len())], 8) {
+                out.push(v as char);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_paths_are_unescaped() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+        assert_eq!(unescape("/plain"), "/plain");
+        assert!(is_mountpoint(Path::new("/")));
+        assert!(!is_mountpoint(Path::new("/definitely/not/mounted")));
+    }
+}
