@@ -9,7 +9,6 @@ use std::io::Read;
 use std::time::Duration;
 
 use common::*;
-use sha2::{Digest, Sha256};
 
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
@@ -20,10 +19,6 @@ fn registry_tools() -> bool {
     Registry::can_start(&Auth::basic("u", "p"))
         && Registry::can_start(&Auth::token("u", "p"))
         && fixture_tools_present()
-}
-
-fn sha256(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
 /// `skopeo inspect` of a fixture in `reg`, with optional `--creds`.
@@ -54,7 +49,7 @@ fn open_registry_serves_pushed_fixtures_with_their_digests() {
             Some(image.digest.as_str()),
             "{path}"
         );
-        assert_eq!(sha256(&resp.body), image.digest, "{path}");
+        assert_eq!(sha256_digest(&resp.body), image.digest, "{path}");
         assert_eq!(resp.header("Content-Type"), Some(image.media_type.as_str()));
     }
 
@@ -219,7 +214,7 @@ fn token_server_speaks_the_oauth2_password_and_refresh_grants() {
 /// against its diff_id.
 fn layer_tar(fx: &Fixtures, digest: &str, media_type: &str, diff_id: &str) -> Vec<u8> {
     let blob = std::fs::read(fx.blob(digest)).expect("read layer blob");
-    assert_eq!(sha256(&blob), digest);
+    assert_eq!(sha256_digest(&blob), digest);
     let mut tar = Vec::new();
     if media_type.ends_with("+zstd") {
         tar = zstd::decode_all(blob.as_slice()).expect("zstd layer");
@@ -228,7 +223,7 @@ fn layer_tar(fx: &Fixtures, digest: &str, media_type: &str, diff_id: &str) -> Ve
             .read_to_end(&mut tar)
             .expect("gzip layer");
     }
-    assert_eq!(sha256(&tar), diff_id, "diff_id of {digest}");
+    assert_eq!(sha256_digest(&tar), diff_id, "diff_id of {digest}");
     tar
 }
 
@@ -279,7 +274,7 @@ fn entries(tar_bytes: &[u8]) -> Vec<Entry> {
 
 fn blob_json(fx: &Fixtures, digest: &str) -> serde_json::Value {
     let bytes = std::fs::read(fx.blob(digest)).expect("read blob");
-    assert_eq!(sha256(&bytes), digest);
+    assert_eq!(sha256_digest(&bytes), digest);
     serde_json::from_slice(&bytes).expect("JSON blob")
 }
 

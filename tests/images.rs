@@ -5,23 +5,7 @@
 
 mod common;
 
-use std::sync::OnceLock;
-
 use common::*;
-use sha2::{Digest, Sha256};
-
-fn tools() -> bool {
-    require_tools(&["docker-registry", "skopeo", "jq"]) && fixture_tools_present()
-}
-
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push_to(&reg);
-        reg
-    })
-}
 
 fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()
@@ -29,7 +13,7 @@ fn lines(s: &str) -> Vec<&str> {
 
 /// A store holding busybox and whiteout.
 fn two_images() -> Skiff {
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     s.run(["pull", "-q", "skiff-test/busybox", "skiff-test/whiteout"])
         .ok();
     s
@@ -37,11 +21,11 @@ fn two_images() -> Skiff {
 
 #[test]
 fn images_lists_with_formats_and_filters() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
     let s = two_images();
-    let addr = registry().addr();
+    let addr = shared_registry().addr();
     let bb = fixtures().image("busybox");
     let wo = fixtures().image("whiteout");
 
@@ -106,7 +90,7 @@ fn images_lists_with_formats_and_filters() {
 
 #[test]
 fn tag_untag_and_remove_by_name_or_id() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
     let s = two_images();
@@ -179,7 +163,7 @@ fn tag_untag_and_remove_by_name_or_id() {
 
 #[test]
 fn inspect_and_history_show_the_image() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
     let s = two_images();
@@ -218,13 +202,9 @@ fn inspect_and_history_show_the_image() {
     assert_eq!(lines(&ids).len(), 7);
 }
 
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
-}
-
 /// Upload a blob to `repo` on `reg` (POST for an upload, then one PUT).
 fn put_blob(reg: &Registry, repo: &str, data: &[u8]) -> String {
-    let d = sha(data);
+    let d = sha256_digest(data);
     let start = http_request(
         reg.addr(),
         "POST",
@@ -270,7 +250,7 @@ fn put_manifest(reg: &Registry, repo: &str, tag: &str, media_type: &str, doc: &s
 
 #[test]
 fn malformed_registry_content_is_refused_cleanly() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
     let reg = Registry::start(Auth::None);
@@ -295,7 +275,7 @@ fn malformed_registry_content_is_refused_cleanly() {
     // A config whose layer list does not match the manifest.
     let two = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [sha(b"a"), sha(b"b")]},
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(b"a"), sha256_digest(b"b")]},
     }))
     .expect("json");
     let two_d = put_blob(&reg, repo, &two);
@@ -309,7 +289,7 @@ fn malformed_registry_content_is_refused_cleanly() {
     // A config with the right count but a wrong diff id.
     let wrong = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [sha(b"not the layer")]},
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(b"not the layer")]},
     }))
     .expect("json");
     let wrong_d = put_blob(&reg, repo, &wrong);
@@ -362,10 +342,10 @@ fn malformed_registry_content_is_refused_cleanly() {
 
 #[test]
 fn a_full_disk_fails_cleanly() {
-    if !tools() || !require_root() {
+    if !registry_tools_present() || !require_root() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let small = s.dir().join("small");
     std::fs::create_dir_all(&small).expect("mkdir");
     let mounted = std::process::Command::new("mount")
@@ -387,9 +367,7 @@ fn a_full_disk_fails_cleanly() {
         .arg(&root)
         .args(["images", "-q"])
         .run();
-    let tmp_left = std::fs::read_dir(root.join("tmp"))
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let tmp_left = count_entries(&root.join("tmp"));
     let _ = std::process::Command::new("umount").arg(&small).status();
     assert_eq!(out.code(), Some(125), "{out}");
     assert!(out.stderr().contains("No space left"), "{out}");

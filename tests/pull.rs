@@ -5,28 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
-
-fn tools() -> bool {
-    require_tools(&["docker-registry", "skopeo", "jq"]) && fixture_tools_present()
-}
-
-/// One open registry with every fixture, shared by the tests of this file.
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push_to(&reg);
-        reg
-    })
-}
-
-fn count_entries(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
-}
 
 fn layers(s: &Skiff) -> usize {
     count_entries(&s.root().join("layers"))
@@ -65,10 +46,10 @@ fn top_layer_dir(s: &Skiff, image: &str) -> std::path::PathBuf {
 
 #[test]
 fn pull_by_short_name_stores_the_image_under_its_id() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let reg = registry();
+    let reg = shared_registry();
     let fx = fixtures().image("busybox");
     let s = Skiff::with_registry(reg);
     let out = s.run(["pull", "-q", "skiff-test/busybox"]).ok();
@@ -118,10 +99,10 @@ fn pull_by_short_name_stores_the_image_under_its_id() {
 
 #[test]
 fn unpacked_layers_keep_modes_and_links() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     s.run(["pull", "-q", "skiff-test/busybox"]).ok();
     let mut found_busybox = false;
     let mut found_setuid = false;
@@ -163,10 +144,10 @@ fn walk(dir: &Path) -> Vec<(std::path::PathBuf, ())> {
 
 #[test]
 fn whiteouts_become_what_the_driver_needs() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     s.run(["pull", "-q", "skiff-test/whiteout"]).ok();
     let top = top_layer_dir(&s, "skiff-test/whiteout");
     assert!(
@@ -200,10 +181,10 @@ fn whiteouts_become_what_the_driver_needs() {
 
 #[test]
 fn zstd_and_docker_schema2_images_pull() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let z = fixtures().image("zstd");
     assert_eq!(s.run(["pull", "-q", "skiff-test/zstd"]).ok().trim(), z.id());
     let d = fixtures().image("docker-schema2");
@@ -226,10 +207,10 @@ fn zstd_and_docker_schema2_images_pull() {
 
 #[test]
 fn multiarch_index_resolves_to_the_requested_platform() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let fx = fixtures().image("multiarch");
     let host = match std::env::consts::ARCH {
         "aarch64" => "linux/arm64",
@@ -292,10 +273,10 @@ fn multiarch_index_resolves_to_the_requested_platform() {
 
 #[test]
 fn pull_by_digest_records_a_digest_name() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let reg = registry();
+    let reg = shared_registry();
     let s = Skiff::with_registry(reg);
     let fx = fixtures().image("busybox");
     let name = format!("{}/skiff-test/busybox@{}", reg.addr(), fx.digest);
@@ -311,10 +292,10 @@ fn pull_by_digest_records_a_digest_name() {
 
 #[test]
 fn escaping_layers_are_refused_and_leave_nothing() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     for name in ["escape", "escape-dotdot"] {
         let err = s
             .run(["pull", "-q", &format!("skiff-test/{name}")])
@@ -347,10 +328,10 @@ fn escaping_layers_are_refused_and_leave_nothing() {
 
 #[test]
 fn unknown_images_and_registries_fail_cleanly() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let reg = registry();
+    let reg = shared_registry();
     let s = Skiff::with_registry(reg);
     let err = s.run(["pull", "skiff-test/busybox:nope"]).fails(125);
     assert!(
@@ -384,7 +365,7 @@ fn unknown_images_and_registries_fail_cleanly() {
 
 #[test]
 fn corrupt_blobs_in_the_registry_are_detected() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
     // A private registry: this test damages its storage.
@@ -419,7 +400,7 @@ fn corrupt_blobs_in_the_registry_are_detected() {
 
 #[test]
 fn auth_registries_need_credentials() {
-    if !tools() || !require_tools(&["htpasswd", "openssl"]) {
+    if !registry_tools_present() || !require_tools(&["htpasswd", "openssl"]) {
         return;
     }
     for auth in [
@@ -463,10 +444,10 @@ fn auth_registries_need_credentials() {
 
 #[test]
 fn registries_conf_prefix_location_rewrites() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let reg = registry();
+    let reg = shared_registry();
     let s = Skiff::new();
     s.write_registries_conf(&format!(
         "[[registry]]\nprefix = \"quay.io/libpod\"\nlocation = \"{}/skiff-test\"\ninsecure = true\n",
@@ -494,10 +475,10 @@ fn registries_conf_prefix_location_rewrites() {
 
 #[test]
 fn kill_during_pull_leaves_no_half_image() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let fx = fixtures().image("whiteout");
     for delay_ms in [5u64, 20, 40, 80, 160] {
         let mut child = s
@@ -527,10 +508,10 @@ fn kill_during_pull_leaves_no_half_image() {
 
 #[test]
 fn concurrent_pulls_of_one_image_store_one_copy() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let fx = fixtures().image("busybox");
     let children: Vec<_> = (0..4)
         .map(|_| {
@@ -555,10 +536,10 @@ fn concurrent_pulls_of_one_image_store_one_copy() {
 
 #[test]
 fn concurrent_rmi_and_pull_never_corrupt_the_store() {
-    if !tools() {
+    if !registry_tools_present() {
         return;
     }
-    let s = Skiff::with_registry(registry());
+    let s = Skiff::with_registry(shared_registry());
     let fx = fixtures().image("busybox");
     for _ in 0..4 {
         let pull = s

@@ -58,6 +58,13 @@ pub enum Command {
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
     Create(Box<container::create::CreateArgs>),
+    /// Create and start a container
+    #[command(disable_help_flag = true)]
+    Run(Box<container::run::RunArgs>),
+    /// Start containers
+    Start(container::start::StartArgs),
+    /// Show a container's output
+    Logs(container::logs::LogsArgs),
     /// List containers
     Ps(container::ps::PsArgs),
     /// Stop containers
@@ -177,6 +184,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Image(c) => image::run(&ctx, c),
         Command::Container(c) => container::run(&ctx, c),
         Command::Create(a) => container::create::run(&ctx, *a),
+        Command::Run(a) => container::run::run(&ctx, *a),
+        Command::Start(a) => container::start::run(&ctx, a),
+        Command::Logs(a) => container::logs::run(&ctx, a),
         Command::Ps(a) => container::ps::run(&ctx, a),
         Command::Stop(a) => container::stop::run(&ctx, a),
         Command::Kill(a) => container::kill::run(&ctx, a),

@@ -82,10 +82,6 @@ impl Paths {
             },
         }
     }
-
-    pub fn tmp_dir(&self) -> PathBuf {
-        self.root.join("tmp")
-    }
 }
 
 /// Create `dir` (and parents) with mode 0700 for the parts skiff creates.

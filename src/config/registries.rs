@@ -98,23 +98,17 @@ pub struct Alias {
     pub origin: PathBuf,
 }
 
-/// One place to try when pulling: a mirror or the primary location.
+/// Where an image is reached on a registry: one place to try when pulling
+/// (a mirror or the primary location), or where a push goes (the `location`
+/// rewrite applies there, mirrors do not).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullSource {
+pub struct RemoteImage {
     /// The server to contact (`registry-1.docker.io` for docker.io).
     pub endpoint: Endpoint,
     /// The repository path on that server.
     pub repository: String,
     /// The reference after the `location` rewrite (registry is the name,
     /// `docker.io`, not the API host).
-    pub reference: Reference,
-}
-
-/// Where a push goes: the `location` rewrite applies, mirrors do not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushTarget {
-    pub endpoint: Endpoint,
-    pub repository: String,
     pub reference: Reference,
 }
 
@@ -334,16 +328,11 @@ impl Registries {
     /// (by `pull-from-mirror`), then the primary location. The default tag
     /// is applied first. Mirrors on a blocked registry are skipped; a
     /// blocked reference or primary location is an error.
-    pub fn pull_sources(&self, reference: &Reference) -> Result<Vec<PullSource>, RegistriesError> {
+    pub fn pull_sources(&self, reference: &Reference) -> Result<Vec<RemoteImage>, RegistriesError> {
         let reference = reference.clone().with_default_tag();
         let full = reference.to_string();
         let Some((entry, matched)) = self.find_match(&full) else {
-            let (endpoint, repository) = self.endpoint(&reference, false);
-            return Ok(vec![PullSource {
-                endpoint,
-                repository,
-                reference,
-            }]);
+            return Ok(vec![self.remote(reference, false)]);
         };
         self.check_blocked(entry, &full)?;
         let mut sources = Vec::new();
@@ -356,43 +345,23 @@ impl Registries {
             if self.find(&rewritten.to_string()).is_some_and(|e| e.blocked) {
                 continue;
             }
-            let (endpoint, repository) = self.endpoint(&rewritten, mirror.insecure);
-            sources.push(PullSource {
-                endpoint,
-                repository,
-                reference: rewritten,
-            });
+            sources.push(self.remote(rewritten, mirror.insecure));
         }
-        let (endpoint, repository, reference) = self.primary(entry, &full, matched)?;
-        sources.push(PullSource {
-            endpoint,
-            repository,
-            reference,
-        });
+        sources.push(self.primary(entry, &full, matched)?);
         Ok(sources)
     }
 
     /// Where to push `reference`: its primary location, after the
     /// `location` rewrite; mirrors are never pushed to. The default tag is
     /// applied first.
-    pub fn endpoint_for_push(&self, reference: &Reference) -> Result<PushTarget, RegistriesError> {
+    pub fn endpoint_for_push(&self, reference: &Reference) -> Result<RemoteImage, RegistriesError> {
         let reference = reference.clone().with_default_tag();
         let full = reference.to_string();
         let Some((entry, matched)) = self.find_match(&full) else {
-            let (endpoint, repository) = self.endpoint(&reference, false);
-            return Ok(PushTarget {
-                endpoint,
-                repository,
-                reference,
-            });
+            return Ok(self.remote(reference, false));
         };
         self.check_blocked(entry, &full)?;
-        let (endpoint, repository, reference) = self.primary(entry, &full, matched)?;
-        Ok(PushTarget {
-            endpoint,
-            repository,
-            reference,
-        })
+        self.primary(entry, &full, matched)
     }
 
     fn check_blocked(&self, entry: &RegistryEntry, full: &str) -> Result<(), RegistriesError> {
@@ -412,7 +381,7 @@ impl Registries {
         entry: &RegistryEntry,
         full: &str,
         matched: usize,
-    ) -> Result<(Endpoint, String, Reference), RegistriesError> {
+    ) -> Result<RemoteImage, RegistriesError> {
         let rewritten = rewrite(full, matched, &entry.location)?;
         let rewritten_full = rewritten.to_string();
         if let Some(blocking) = self.find(&rewritten_full).filter(|e| e.blocked) {
@@ -421,16 +390,20 @@ impl Registries {
                 prefix: blocking.prefix.clone(),
             });
         }
-        let (endpoint, repository) = self.endpoint(&rewritten, entry.insecure);
-        Ok((endpoint, repository, rewritten))
+        Ok(self.remote(rewritten, entry.insecure))
     }
 
-    fn endpoint(&self, reference: &Reference, insecure: bool) -> (Endpoint, String) {
-        let endpoint = Endpoint {
-            host: api_host(&reference.registry).to_string(),
-            insecure: insecure || self.is_insecure(&reference.registry),
-        };
-        (endpoint, reference.repository.clone())
+    /// `reference` on its registry's API host; insecure when the caller's
+    /// table says so or the registry's own table does.
+    fn remote(&self, reference: Reference, insecure: bool) -> RemoteImage {
+        RemoteImage {
+            endpoint: Endpoint {
+                host: api_host(&reference.registry).to_string(),
+                insecure: insecure || self.is_insecure(&reference.registry),
+            },
+            repository: reference.repository.clone(),
+            reference,
+        }
     }
 }
 

@@ -6,7 +6,9 @@ use chrono::Utc;
 use crate::engine::lookup::{LookupError, Matched};
 use crate::engine::Engine;
 use crate::image::digest::Digest;
-use crate::image::reference::{ImageName, ReferenceError};
+use crate::image::manifest::{ImageManifest, Manifest, ManifestError};
+use crate::image::reference::{Reference, ReferenceError};
+use crate::storage::blobs::BlobError;
 use crate::storage::images::{ImageLayer, ImageRecord};
 use crate::storage::StoreError;
 
@@ -30,11 +32,30 @@ pub enum ImageOpError {
     RemoveContainers { id: String, message: String },
 }
 
-/// What `remove_images` did, in the order podman reports it.
+/// Reading the manifest stored for an image failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredManifestError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error("stored manifest: {0}")]
+    Parse(#[source] ManifestError),
+    #[error("the stored manifest is an index, not an image manifest")]
+    Index,
+}
+
+/// What removing one image did, in the order podman reports it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RemoveReport {
     pub untagged: Vec<String>,
     pub deleted: Vec<Digest>,
+}
+
+/// What `remove_images` did: each input's report or failure, in order, and
+/// how the collection of unused content afterwards went.
+#[derive(Debug)]
+pub struct Removal {
+    pub outcomes: Vec<Result<RemoveReport, ImageOpError>>,
+    pub gc: Result<(), StoreError>,
 }
 
 /// Whether a removal may remove an image that has several names.
@@ -47,22 +68,28 @@ pub enum Force {
 /// Normalise a name given to `tag`: short names live under `localhost/`,
 /// and a missing tag is `latest`.
 pub fn normalize_new_name(input: &str) -> Result<String, ReferenceError> {
-    let parsed = ImageName::parse(input)?;
-    let r = match parsed.to_reference() {
-        Some(r) => r,
-        None => parsed.qualify("localhost"),
-    };
-    if r.digest.is_some() {
-        return Err(ReferenceError::DigestNotAllowed {
-            input: input.to_string(),
-        });
-    }
-    Ok(r.with_default_tag().to_string())
+    Ok(Reference::parse_tagged(input, "localhost")?.to_string())
 }
 
 impl Engine {
+    /// The manifest stored for `rec`: its bytes, as they were pulled or
+    /// loaded, and the parsed image manifest.
+    pub fn stored_manifest(
+        &self,
+        rec: &ImageRecord,
+    ) -> Result<(Vec<u8>, ImageManifest), StoredManifestError> {
+        let bytes = self.store().blobs().read(&rec.manifest)?;
+        match Manifest::parse(&bytes, Some(&rec.manifest_media_type))
+            .map_err(StoredManifestError::Parse)?
+        {
+            Manifest::Image(m) => Ok((bytes, *m)),
+            Manifest::Index(_) => Err(StoredManifestError::Index),
+        }
+    }
+
     /// Record an image whose blobs and layers are in the store, merging with
-    /// an existing record of the same id, and give it `name`.
+    /// an existing record of the same id, and give it `names` (the first
+    /// ends up first).
     pub fn commit_image(
         &self,
         config: &Digest,
@@ -70,7 +97,7 @@ impl Engine {
         manifest_media_type: &str,
         digests: Vec<Digest>,
         layers: Vec<ImageLayer>,
-        name: Option<String>,
+        names: &[String],
     ) -> Result<ImageRecord, StoreError> {
         let images = self.store().images();
         let _lock = self.store().lock_images()?;
@@ -102,8 +129,10 @@ impl Engine {
             }
         };
         images.put(&rec)?;
-        if let Some(name) = name {
-            images.assign_name(&rec.id, &name)?;
+        if !names.is_empty() {
+            // Each name assigned goes first: the last assigned is first.
+            let last_first: Vec<String> = names.iter().rev().cloned().collect();
+            images.assign_names(&rec.id, &last_first)?;
             rec = images.get(config)?.unwrap_or(rec);
         }
         Ok(rec)
@@ -117,12 +146,10 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         let (rec, _) = self.lookup_image(image)?;
         let _lock = self.store().lock_images()?;
-        for n in normalized {
-            self.store()
-                .images()
-                .assign_name(&rec.id, &n)
-                .map_err(StoreError::from)?;
-        }
+        self.store()
+            .images()
+            .assign_names(&rec.id, &normalized)
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -154,26 +181,20 @@ impl Engine {
     }
 
     /// `rmi`: remove each image (or only the name it was given by, when the
-    /// image has other names), then collect what nothing uses any more.
-    pub fn remove_images(
-        &self,
-        inputs: &[String],
-        force: Force,
-    ) -> Result<RemoveReport, ImageOpError> {
-        let mut report = RemoveReport::default();
-        let mut first_err = None;
-        for input in inputs {
-            match self.remove_one(input, force, &mut report) {
-                Ok(()) => {}
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        self.store().gc()?;
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(report),
+    /// image has other names), then collect what nothing uses any more, once
+    /// for all of them. Each input's outcome is returned in order; a failure
+    /// does not stop the others.
+    pub fn remove_images(&self, inputs: &[String], force: Force) -> Removal {
+        let outcomes = inputs
+            .iter()
+            .map(|input| {
+                let mut report = RemoveReport::default();
+                self.remove_one(input, force, &mut report).map(|()| report)
+            })
+            .collect();
+        Removal {
+            outcomes,
+            gc: self.store().gc().map(drop),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::image::digest::{Digest, DigestReader};
 use crate::image::manifest::Descriptor;
 use crate::storage::compression;
 use crate::storage::driver::Driver;
+use crate::storage::images::ImageLayer;
 use crate::storage::layers::{self, Filled, LayerError, LayerRecord};
 use crate::storage::unpack::{self, OverlayXattr, UnpackOptions, WhiteoutMode};
 
@@ -19,6 +20,19 @@ pub struct PlannedLayer {
     pub diff_id: Digest,
     pub chain_id: Digest,
     pub parent: Option<Digest>,
+}
+
+impl PlannedLayer {
+    /// The layer as the image record lists it.
+    pub fn image_layer(&self) -> ImageLayer {
+        ImageLayer {
+            chain_id: self.chain_id.clone(),
+            diff_id: self.diff_id.clone(),
+            blob: self.desc.digest.clone(),
+            media_type: self.desc.media_type.clone(),
+            blob_size: self.desc.size,
+        }
+    }
 }
 
 /// Pair each layer descriptor with its diff id and chain id.
@@ -93,6 +107,23 @@ impl Engine {
     fn blob_reader(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, BoxError> {
         let f = self.store().blobs().open(digest)?;
         Ok(Box::new(io::BufReader::with_capacity(1 << 20, f)))
+    }
+
+    /// Build every layer of `plan` the store lacks from the blobs already
+    /// stored, in order (a vfs layer is built on its parents). On failure,
+    /// the layer that failed and why.
+    pub fn ensure_layers_from_blobs<'p>(
+        &self,
+        plan: &'p [PlannedLayer],
+    ) -> Result<(), (&'p PlannedLayer, LayerError)> {
+        for (i, layer) in plan.iter().enumerate() {
+            if self.store().layers().contains(&layer.chain_id) {
+                continue;
+            }
+            self.ensure_layer(plan, i, LayerSource::Blobs)
+                .map_err(|e| (layer, e))?;
+        }
+        Ok(())
     }
 
     /// Make sure layer `i` of `plan` exists in the store.

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::config::registries::api_host;
-use crate::engine::pull::{TlsVerify, USER_AGENT};
+use crate::engine::remote::{TlsVerify, USER_AGENT};
 use crate::engine::{Engine, EngineError};
 use crate::image::auth::{AuthFile, AuthFileError, AuthLookupError, AuthPaths, Credentials};
 use crate::image::reference::{is_valid_domain, ImageName, ReferenceError, DOCKER_HUB};
@@ -215,8 +215,12 @@ impl Engine {
         target: &LoginTarget,
         authfile: Option<&Path>,
     ) -> Result<Option<Credentials>, LoginError> {
+        let opened;
         let files = match authfile {
-            Some(path) => AuthFile::open(path).map_err(EngineError::from)?,
+            Some(path) => {
+                opened = AuthFile::open(path).map_err(EngineError::from)?;
+                &opened
+            }
             None => self.auth_file()?,
         };
         Ok(files.try_lookup(target.registry(), target.namespace())?)
@@ -232,10 +236,10 @@ impl Engine {
         tls: TlsVerify,
     ) -> Result<(), LoginError> {
         let registry = target.registry();
+        // registries.conf is read only when the flag leaves it to it.
         let insecure = match tls {
             TlsVerify::Default => self.registries()?.is_insecure(registry),
-            TlsVerify::Verify => false,
-            TlsVerify::Skip => true,
+            given => given.insecure(false),
         };
         let endpoint = Endpoint {
             host: api_host(registry).to_string(),

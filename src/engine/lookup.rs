@@ -2,7 +2,6 @@
 //! name, a short name, or a name with a digest (podman's rules).
 
 use crate::engine::{Engine, EngineError};
-use crate::image::digest::Digest;
 use crate::image::reference::{looks_like_image_id, ImageName, ReferenceError};
 use crate::storage::images::ImageRecord;
 use crate::storage::StoreError;
@@ -130,11 +129,6 @@ fn find_by_name(images: &[ImageRecord], parsed: &ImageName) -> Option<(ImageReco
         }
     }
     best.map(|(r, m, _)| (r, m))
-}
-
-/// The digest the user typed, if the input is `name@digest`.
-pub fn typed_digest(input: &str) -> Option<Digest> {
-    input.split_once('@').and_then(|(_, d)| d.parse().ok())
 }
 
 #[cfg(test)]

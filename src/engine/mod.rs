@@ -12,6 +12,8 @@ pub mod lookup;
 pub mod pipe;
 pub mod pull;
 pub mod push;
+pub mod remote;
+pub(crate) mod workers;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -52,6 +54,7 @@ pub struct Engine {
     store: Store,
     registries: OnceLock<Registries>,
     containers: OnceLock<crate::state::ContainerStore>,
+    auth_file: OnceLock<AuthFile>,
 }
 
 impl Engine {
@@ -76,6 +79,7 @@ impl Engine {
             store,
             registries: OnceLock::new(),
             containers: OnceLock::new(),
+            auth_file: OnceLock::new(),
         })
     }
 
@@ -100,8 +104,13 @@ impl Engine {
         Ok(self.registries.get_or_init(|| loaded))
     }
 
-    /// The credentials file (auth.json and docker's config.json).
-    pub fn auth_file(&self) -> Result<AuthFile, EngineError> {
-        Ok(AuthFile::load()?)
+    /// The credentials files (auth.json and docker's config.json), loaded
+    /// on first use.
+    pub fn auth_file(&self) -> Result<&AuthFile, EngineError> {
+        if let Some(a) = self.auth_file.get() {
+            return Ok(a);
+        }
+        let loaded = AuthFile::load()?;
+        Ok(self.auth_file.get_or_init(|| loaded))
     }
 }

@@ -2,35 +2,20 @@
 //! registry, and commit the image to the store. Layers download in parallel;
 //! each is unpacked while it arrives and checked against its digests.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
 use crate::engine::layer_fill::{self, LayerSource};
-use crate::engine::{Engine, EngineError};
+use crate::engine::remote::{with_retries, TlsVerify};
+use crate::engine::{workers, Engine, EngineError};
 use crate::image::auth::Credentials;
 use crate::image::config::{ConfigError, ImageConfig};
 use crate::image::digest::Digest;
 use crate::image::manifest::{self, Manifest, ManifestError};
 use crate::image::platform::Platform;
 use crate::image::reference::{ImageName, Reference, ReferenceError};
-use crate::image::registry::{Endpoint, RegistryClient, RegistryError};
+use crate::image::registry::{RegistryClient, RegistryError};
 use crate::storage::blobs::BlobError;
-use crate::storage::images::{ImageLayer, ImageRecord};
+use crate::storage::images::ImageRecord;
 use crate::storage::layers::LayerError;
 use crate::storage::StoreError;
-
-/// Sent to registries with every request.
-pub const USER_AGENT: &str = concat!("skiff/", env!("CARGO_PKG_VERSION"));
-
-/// How `--tls-verify` was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsVerify {
-    /// Not given: registries.conf decides.
-    #[default]
-    Default,
-    Verify,
-    Skip,
-}
 
 /// Typed options of a pull.
 #[derive(Debug, Clone)]
@@ -145,33 +130,14 @@ impl Engine {
         Ok(cands)
     }
 
-    fn credentials_for(
-        &self,
-        opts: &PullOptions,
-        host: &str,
-        repository: &str,
-    ) -> Result<Option<Credentials>, PullError> {
-        if let Some(c) = &opts.credentials {
-            return Ok(Some(c.clone()));
-        }
-        Ok(self.auth_file()?.lookup(host, repository))
-    }
-
     fn sources(&self, reference: &Reference, opts: &PullOptions) -> Result<Vec<Source>, PullError> {
         let mut out = Vec::new();
-        for src in self.registries()?.pull_sources(reference)? {
-            let endpoint = Endpoint {
-                insecure: match opts.tls_verify {
-                    TlsVerify::Default => src.endpoint.insecure,
-                    TlsVerify::Verify => false,
-                    TlsVerify::Skip => true,
-                },
-                ..src.endpoint
-            };
-            let creds = self.credentials_for(opts, &src.reference.registry, &src.repository)?;
+        for remote in self.registries()?.pull_sources(reference)? {
+            let client =
+                self.registry_client(&remote, opts.tls_verify, opts.credentials.as_ref())?;
             out.push(Source {
-                reference: src.reference,
-                client: RegistryClient::new(endpoint, src.repository, creds, USER_AGENT),
+                reference: remote.reference,
+                client,
             });
         }
         Ok(out)
@@ -206,29 +172,15 @@ impl Engine {
                 }
             }
         }
+        let not_found = |last: String| PullError::NotFound {
+            name: name.to_string(),
+            tried: tried.join(", "),
+            last,
+        };
         match last {
-            Some(PullError::Registry(e)) if !e.is_not_found() || candidates.len() == 1 => {
-                if e.is_not_found() {
-                    Err(PullError::NotFound {
-                        name: name.to_string(),
-                        tried: tried.join(", "),
-                        last: e.to_string(),
-                    })
-                } else {
-                    Err(PullError::Registry(e))
-                }
-            }
-            Some(PullError::Registry(e)) => Err(PullError::NotFound {
-                name: name.to_string(),
-                tried: tried.join(", "),
-                last: e.to_string(),
-            }),
+            Some(PullError::Registry(e)) if e.is_not_found() => Err(not_found(e.to_string())),
             Some(e) => Err(e),
-            None => Err(PullError::NotFound {
-                name: name.to_string(),
-                tried: tried.join(", "),
-                last: "no source".to_string(),
-            }),
+            None => Err(not_found("no source".to_string())),
         }
     }
 
@@ -309,15 +261,9 @@ impl Engine {
         self.fetch_layers(&ref_str, client, &plan, opts, observer)?;
 
         observer.writing_manifest();
-        let layers: Vec<ImageLayer> = plan
+        let layers = plan
             .iter()
-            .map(|p| ImageLayer {
-                chain_id: p.chain_id.clone(),
-                diff_id: p.diff_id.clone(),
-                blob: p.desc.digest.clone(),
-                media_type: p.desc.media_type.clone(),
-                blob_size: p.desc.size,
-            })
+            .map(layer_fill::PlannedLayer::image_layer)
             .collect();
         let record = self.commit_image(
             &manifest.config.digest,
@@ -325,7 +271,7 @@ impl Engine {
             &media_type,
             digests,
             layers,
-            Some(name_for_record(name)),
+            &[name_for_record(name)],
         )?;
         Ok(record)
     }
@@ -339,39 +285,17 @@ impl Engine {
         opts: &PullOptions,
         observer: &dyn PullObserver,
     ) -> Result<(), PullError> {
-        let next = AtomicUsize::new(0);
-        let first_error: Mutex<Option<PullError>> = Mutex::new(None);
-        let workers = opts.jobs.clamp(1, plan.len().max(1));
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= plan.len() {
-                        return;
-                    }
-                    if let Err(e) = self.fetch_layer(ref_str, client, plan, i, observer) {
-                        if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e);
-                        }
-                        return;
-                    }
-                });
-            }
-        });
-        match first_error.into_inner() {
-            Ok(Some(e)) => Err(e),
-            _ => {
-                // vfs layers are built on their parents, so in order, once all
-                // blobs are here.
-                for i in 0..plan.len() {
-                    self.ensure_layer_from_blobs(ref_str, plan, i)?;
-                }
-                Ok(())
-            }
-        }
+        workers::for_each(plan.len(), opts.jobs, |i| {
+            self.fetch_layer(ref_str, client, plan, i, observer)
+        })?;
+        // vfs layers are built on their parents, so in order, once all blobs
+        // are here.
+        self.ensure_layers_from_blobs(plan)
+            .map_err(|(layer, source)| PullError::Layer {
+                reference: ref_str.to_string(),
+                blob: layer.desc.digest.clone(),
+                source,
+            })
     }
 
     fn fetch_layer(
@@ -390,6 +314,10 @@ impl Engine {
             blob: blob.clone(),
             source,
         };
+        let blob_err = |source| PullError::Blob {
+            reference: ref_str.to_string(),
+            source,
+        };
         let _bl = store.lock_blob(blob)?;
         let have_blob = store.blobs().contains(blob);
         let have_layer = store.layers().contains(&layer.chain_id);
@@ -401,19 +329,14 @@ impl Engine {
         // Stream into the blob store and, for drivers whose layers are
         // independent, into the unpacker at the same time.
         let stream_unpack = !have_layer && layer_fill::independent_layers(store.driver());
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut writer =
-                store
-                    .blobs()
-                    .writer(blob, Some(layer.desc.size))
-                    .map_err(|source| PullError::Blob {
-                        reference: ref_str.to_string(),
-                        source,
-                    })?;
+        let retryable = |e: &PullError| matches!(e, PullError::Registry(r) if r.is_retryable());
+        with_retries(retryable, || {
+            let mut writer = store
+                .blobs()
+                .writer(blob, Some(layer.desc.size))
+                .map_err(blob_err)?;
             let mut progress = |n: u64| observer.layer_progress(blob, n);
-            let result = if stream_unpack {
+            if stream_unpack {
                 let (mut pw, pr) = crate::engine::pipe::pipe();
                 std::thread::scope(|s| {
                     let unpacker =
@@ -435,53 +358,21 @@ impl Engine {
                         })
                     });
                     match (fetched, unpacked) {
-                        (Ok(_), Ok(_)) => Ok(Ok(())),
+                        (Ok(_), Ok(_)) => Ok(()),
                         // The unpacker stopped reading: its error is the cause.
                         (Err(RegistryError::Write { .. }), Err(e)) | (Ok(_), Err(e)) => {
                             Err(layer_err(e))
                         }
-                        (Err(e), _) => Ok(Err(e)),
+                        (Err(e), _) => Err(e.into()),
                     }
-                })?
+                })?;
             } else {
-                client
-                    .fetch_blob(blob, Some(layer.desc.size), &mut writer, &mut progress)
-                    .map(|_| ())
-            };
-            match result {
-                Ok(()) => {
-                    writer.commit().map_err(|source| PullError::Blob {
-                        reference: ref_str.to_string(),
-                        source,
-                    })?;
-                    observer.layer_done(blob, false);
-                    return Ok(());
-                }
-                Err(e) if e.is_retryable() && attempt < 3 => {
-                    tracing::warn!("{e}; retrying");
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+                client.fetch_blob(blob, Some(layer.desc.size), &mut writer, &mut progress)?;
             }
-        }
-    }
-
-    fn ensure_layer_from_blobs(
-        &self,
-        ref_str: &str,
-        plan: &[layer_fill::PlannedLayer],
-        i: usize,
-    ) -> Result<(), PullError> {
-        if self.store().layers().contains(&plan[i].chain_id) {
-            return Ok(());
-        }
-        self.ensure_layer(plan, i, LayerSource::Blobs)
-            .map(|_| ())
-            .map_err(|source| PullError::Layer {
-                reference: ref_str.to_string(),
-                blob: plan[i].desc.digest.clone(),
-                source,
-            })
+            writer.commit().map_err(blob_err)
+        })?;
+        observer.layer_done(blob, false);
+        Ok(())
     }
 }
 

@@ -5,19 +5,17 @@
 //! another repository of the same registry are mounted from there.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-use crate::config::registries::{PushTarget, RegistriesError};
+use crate::config::registries::{RegistriesError, RemoteImage};
 use crate::engine::copy::{BlobCopy, CopyObserver};
+use crate::engine::images::StoredManifestError;
 use crate::engine::lookup::{split_name, LookupError, Matched};
-use crate::engine::pull::{TlsVerify, USER_AGENT};
-use crate::engine::{Engine, EngineError};
+use crate::engine::remote::{with_retries, TlsVerify};
+use crate::engine::{workers, Engine, EngineError};
 use crate::image::auth::Credentials;
 use crate::image::digest::Digest;
-use crate::image::manifest::{Manifest, ManifestError};
-use crate::image::reference::{ImageName, Reference, ReferenceError, DOCKER_HUB};
-use crate::image::registry::{Endpoint, RegistryClient, RegistryError};
+use crate::image::reference::{Reference, ReferenceError, DOCKER_HUB};
+use crate::image::registry::{RegistryClient, RegistryError};
 use crate::storage::blobs::BlobError;
 
 /// Image transports of podman that skiff's push does not write.
@@ -74,14 +72,12 @@ pub enum PushError {
     Transport { input: String, transport: String },
     #[error("{image}: the image is not given by a tagged name, so push needs a DESTINATION")]
     NoDestination { image: String },
-    #[error("{image}: stored manifest: {source}")]
-    Manifest {
+    #[error("{image}: {source}")]
+    StoredManifest {
         image: String,
         #[source]
-        source: ManifestError,
+        source: StoredManifestError,
     },
-    #[error("{image}: the stored manifest is an index, not an image manifest")]
-    NotAnImage { image: String },
     #[error("{image}: {source}")]
     Blob {
         image: String,
@@ -117,19 +113,15 @@ pub fn parse_destination(input: &str) -> Result<Reference, PushError> {
             input
         }
     };
-    let parsed = ImageName::parse(name).map_err(|source| PushError::Destination {
-        input: input.to_string(),
-        source,
-    })?;
-    if parsed.digest().is_some() {
-        return Err(PushError::DigestDestination {
+    Reference::parse_tagged(name, DOCKER_HUB).map_err(|source| match source {
+        ReferenceError::DigestNotAllowed { .. } => PushError::DigestDestination {
             input: input.to_string(),
-        });
-    }
-    let reference = parsed
-        .to_reference()
-        .unwrap_or_else(|| parsed.qualify(DOCKER_HUB));
-    Ok(reference.with_default_tag())
+        },
+        source => PushError::Destination {
+            input: input.to_string(),
+            source,
+        },
+    })
 }
 
 impl Engine {
@@ -152,28 +144,17 @@ impl Engine {
                 })
             }
         };
-        let blob_err = |source| PushError::Blob {
-            image: image.to_string(),
-            source,
-        };
-        let manifest_bytes = self.store().blobs().read(&rec.manifest).map_err(blob_err)?;
-        let manifest = match Manifest::parse(&manifest_bytes, Some(&rec.manifest_media_type))
-            .map_err(|source| PushError::Manifest {
-                image: image.to_string(),
-                source,
-            })? {
-            Manifest::Image(m) => m,
-            Manifest::Index(_) => {
-                return Err(PushError::NotAnImage {
+        let (manifest_bytes, manifest) =
+            self.stored_manifest(&rec)
+                .map_err(|source| PushError::StoredManifest {
                     image: image.to_string(),
-                })
-            }
-        };
+                    source,
+                })?;
 
         let registries = self.registries()?;
         let target = registries.endpoint_for_push(&dest)?;
         let mount_from = self.mount_sources(&rec.names, &target);
-        let client = self.push_client(&target, opts)?;
+        let client = self.registry_client(&target, opts.tls_verify, opts.credentials.as_ref())?;
         // Nothing may collect the blobs while they are read.
         let _content = self.store().hold_content().map_err(EngineError::from)?;
 
@@ -202,36 +183,9 @@ impl Engine {
         })
     }
 
-    fn push_client(
-        &self,
-        target: &PushTarget,
-        opts: &PushOptions,
-    ) -> Result<RegistryClient, PushError> {
-        let endpoint = Endpoint {
-            insecure: match opts.tls_verify {
-                TlsVerify::Default => target.endpoint.insecure,
-                TlsVerify::Verify => false,
-                TlsVerify::Skip => true,
-            },
-            ..target.endpoint.clone()
-        };
-        let creds = match &opts.credentials {
-            Some(c) => Some(c.clone()),
-            None => self
-                .auth_file()?
-                .lookup(&target.reference.registry, &target.repository),
-        };
-        Ok(RegistryClient::new(
-            endpoint,
-            target.repository.clone(),
-            creds,
-            USER_AGENT,
-        ))
-    }
-
     /// Other repositories on the destination's registry that the image is
     /// named in: its blobs are likely there, and can be mounted.
-    fn mount_sources(&self, names: &[String], target: &PushTarget) -> Vec<String> {
+    fn mount_sources(&self, names: &[String], target: &RemoteImage) -> Vec<String> {
         let Ok(registries) = self.registries() else {
             return Vec::new();
         };
@@ -263,33 +217,11 @@ impl Engine {
         jobs: usize,
         observer: &dyn CopyObserver,
     ) -> Result<(), PushError> {
-        let next = AtomicUsize::new(0);
-        let first_error: Mutex<Option<PushError>> = Mutex::new(None);
-        let workers = jobs.clamp(1, blobs.len().max(1));
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(digest) = blobs.get(i) else {
-                        return;
-                    };
-                    let mut report = |what| observer.blob(digest, what);
-                    if let Err(e) = self.push_blob(image, client, digest, mount_from, &mut report) {
-                        if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e);
-                        }
-                        return;
-                    }
-                });
-            }
-        });
-        match first_error.into_inner() {
-            Ok(Some(e)) => Err(e),
-            _ => Ok(()),
-        }
+        workers::for_each(blobs.len(), jobs, |i| {
+            let digest = blobs[i];
+            let mut report = |what| observer.blob(digest, what);
+            self.push_blob(image, client, digest, mount_from, &mut report)
+        })
     }
 
     /// Make sure the registry has one blob: already there, mounted from
@@ -325,19 +257,12 @@ impl Engine {
         };
         let blobs = self.store().blobs();
         let size = blobs.size(digest).map_err(blob_err)?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let retryable = |e: &PushError| matches!(e, PushError::Registry(r) if r.is_retryable());
+        with_retries(retryable, || {
             let file = blobs.open(digest).map_err(blob_err)?;
             let mut reader = io::BufReader::with_capacity(1 << 20, file);
-            match client.upload_blob(digest, size, &mut reader) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_retryable() && attempt < 3 => {
-                    tracing::warn!("{e}; retrying");
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+            Ok(client.upload_blob(digest, size, &mut reader)?)
+        })
     }
 }
 

@@ -152,6 +152,15 @@ impl ImageName {
             Some(DOCKER_HUB) => docker_hub_path(path),
             _ => path.to_string(),
         };
+        // Counted again after normalisation, as docker does: `library/`
+        // may push a name over the limit, and it must parse once printed.
+        let len = domain.map_or(0, |d| d.len() + 1) + path.len();
+        if len > NAME_MAX {
+            return Err(ReferenceError::TooLong {
+                input: input.to_string(),
+                len,
+            });
+        }
         Ok(Self {
             domain: domain.map(str::to_string),
             path,
@@ -266,6 +275,20 @@ impl Reference {
             .ok_or_else(|| ReferenceError::NotQualified {
                 input: input.to_string(),
             })
+    }
+
+    /// Parse a name an image is given (`skiff tag`, a push destination, a
+    /// name in an archive): a short name is on `short_registry`, a missing
+    /// tag is `latest`, and a digest is refused with
+    /// [`ReferenceError::DigestNotAllowed`].
+    pub fn parse_tagged(input: &str, short_registry: &str) -> Result<Self, ReferenceError> {
+        let parsed = ImageName::parse(input)?;
+        if parsed.digest().is_some() {
+            return Err(ReferenceError::DigestNotAllowed {
+                input: input.to_string(),
+            });
+        }
+        Ok(parsed.qualify(short_registry).with_default_tag())
     }
 
     /// `registry/repository`, without tag or digest.
@@ -458,6 +481,30 @@ mod tests {
 
     const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+    #[test]
+    fn tagged_names_qualify_short_names_and_refuse_digests() {
+        let tagged = |s: &str, r: &str| Reference::parse_tagged(s, r).map(|r| r.to_string());
+        assert_eq!(
+            tagged("foo", "localhost"),
+            Ok("localhost/foo:latest".into())
+        );
+        assert_eq!(
+            tagged("busybox:1", DOCKER_HUB),
+            Ok("docker.io/library/busybox:1".into())
+        );
+        assert_eq!(
+            tagged("quay.io/a/b", DOCKER_HUB),
+            Ok("quay.io/a/b:latest".into())
+        );
+        assert_eq!(
+            tagged(&format!("quay.io/a/b@sha256:{HEX}"), DOCKER_HUB),
+            Err(ReferenceError::DigestNotAllowed {
+                input: format!("quay.io/a/b@sha256:{HEX}")
+            })
+        );
+        assert!(tagged("UPPER", "localhost").is_err());
+    }
+
     fn name(s: &str) -> ImageName {
         ImageName::parse(s).expect("valid name in test")
     }
@@ -648,6 +695,17 @@ mod tests {
             })
         );
         assert!(ImageName::parse(&"a".repeat(255)).is_ok());
+        // 255 characters as typed, 263 once Docker Hub's `library/` is
+        // added: the printed name would not parse back.
+        let hub = format!("docker.io/{}", "a".repeat(245));
+        assert_eq!(
+            ImageName::parse(&hub),
+            Err(ReferenceError::TooLong {
+                input: hub.clone(),
+                len: 263
+            })
+        );
+        assert!(ImageName::parse(&format!("docker.io/{}", "a".repeat(237))).is_ok());
         for tag in ["", ".x", "-x", "a!"] {
             let s = format!("quay.io/a:{tag}");
             assert!(

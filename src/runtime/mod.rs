@@ -2,3 +2,4 @@
 
 pub mod external;
 pub mod select;
+pub mod spec;

@@ -123,14 +123,7 @@ impl BlobStore {
 
     /// Digests of all stored blobs.
     pub fn list(&self) -> io::Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let name = entry?.file_name();
-            if let Some(d) = name.to_str().and_then(|n| Digest::from_hex(n).ok()) {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        super::digests_in(&self.dir, "")
     }
 
     pub fn remove(&self, digest: &Digest) -> io::Result<()> {

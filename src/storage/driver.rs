@@ -42,7 +42,7 @@ impl FromStr for Driver {
 /// Pick the driver for a new store: overlay when the kernel has overlayfs
 /// and the caller may mount it (root, or root of a user namespace), otherwise
 /// vfs.
-pub fn probe(_scratch: &Path) -> Driver {
+pub fn probe() -> Driver {
     if crate::sys::euid() != 0 {
         tracing::info!("not running as root or in a user namespace: using the vfs storage driver");
         return Driver::Vfs;

@@ -96,14 +96,7 @@ impl ImageStore {
             source,
         };
         let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir).map_err(list_err)? {
-            let name = entry.map_err(list_err)?.file_name();
-            let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-                continue;
-            };
-            let Ok(id) = Digest::from_hex(hex) else {
-                continue;
-            };
+        for id in super::digests_in(&self.dir, ".json").map_err(list_err)? {
             if let Some(rec) = self.get(&id)? {
                 out.push(rec);
             }
@@ -128,20 +121,72 @@ impl ImageStore {
         }
     }
 
-    /// Give `name` to image `id` alone: it is taken from any other image that
-    /// holds it (caller holds the image lock). Returns the records changed.
-    pub fn assign_name(&self, id: &Digest, name: &str) -> Result<(), ImageStoreError> {
-        for mut other in self.list()? {
-            if &other.id != id && other.names.iter().any(|n| n == name) {
-                other.names.retain(|n| n != name);
-                self.put(&other)?;
+    /// Give each of `names` to image `id` alone, in turn: a name is taken
+    /// from any other image that holds it and put first on `id`, so the
+    /// last one ends up first (caller holds the image lock). The records
+    /// are read once and each changed one is written once.
+    pub fn assign_names(&self, id: &Digest, names: &[String]) -> Result<(), ImageStoreError> {
+        let mut records = self.list()?;
+        let mut changed = vec![false; records.len()];
+        for name in names {
+            for (rec, changed) in records.iter_mut().zip(&mut changed) {
+                if &rec.id == id {
+                    rec.names.retain(|n| n != name);
+                    rec.names.insert(0, name.clone());
+                    *changed = true;
+                } else if rec.names.contains(name) {
+                    rec.names.retain(|n| n != name);
+                    *changed = true;
+                }
             }
         }
-        if let Some(mut rec) = self.get(id)? {
-            rec.names.retain(|n| n != name);
-            rec.names.insert(0, name.to_string());
-            self.put(&rec)?;
+        // Others first: a crash in between leaves a name on no image rather
+        // than on two.
+        let changed: Vec<&ImageRecord> = records
+            .iter()
+            .zip(changed)
+            .filter_map(|(rec, c)| c.then_some(rec))
+            .collect();
+        for rec in changed.iter().filter(|r| &r.id != id) {
+            self.put(rec)?;
+        }
+        for rec in changed.iter().filter(|r| &r.id == id) {
+            self.put(rec)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seed: &[u8], names: &[&str]) -> ImageRecord {
+        ImageRecord {
+            id: Digest::of(seed),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            digests: Vec::new(),
+            manifest: Digest::of(b"manifest"),
+            manifest_media_type: String::new(),
+            layers: Vec::new(),
+            size: 0,
+            added: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn names_move_to_the_image_given_them_the_last_first() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let store = ImageStore::new(d.path().to_owned());
+        let a = record(b"a", &["x:1", "keep:1"]);
+        let b = record(b"b", &["old:1"]);
+        store.put(&a).expect("put");
+        store.put(&b).expect("put");
+        let names = ["x:1".to_string(), "new:1".to_string()];
+        store.assign_names(&b.id, &names).expect("assign");
+        let a = store.get(&a.id).expect("get").expect("a");
+        let b = store.get(&b.id).expect("get").expect("b");
+        assert_eq!(a.names, ["keep:1"]);
+        assert_eq!(b.names, ["new:1", "x:1", "old:1"]);
     }
 }

@@ -163,14 +163,7 @@ impl LayerStore {
 
     /// Chain ids of all complete layers.
     pub fn list(&self) -> io::Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let name = entry?.file_name();
-            if let Some(d) = name.to_str().and_then(|n| Digest::from_hex(n).ok()) {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        super::digests_in(&self.dir, "")
     }
 
     /// Remove a layer: it disappears at once (renamed away), then its files

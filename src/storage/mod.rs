@@ -61,6 +61,20 @@ pub enum StoreError {
     },
 }
 
+/// The digests that name the entries of `dir` (`<hex><suffix>`); entries
+/// named otherwise (staging files, strays) are skipped.
+fn digests_in(dir: &Path, suffix: &str) -> std::io::Result<Vec<Digest>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let hex = name.to_str().and_then(|n| n.strip_suffix(suffix));
+        if let Some(d) = hex.and_then(|h| Digest::from_hex(h).ok()) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct StoreMeta {
     driver: Driver,
@@ -113,7 +127,7 @@ impl Store {
                 match record::read_json::<StoreMeta>(&meta_path)? {
                     Some(meta) => meta.driver,
                     None => {
-                        let driver = requested.unwrap_or_else(|| driver::probe(&root.join("tmp")));
+                        let driver = requested.unwrap_or_else(driver::probe);
                         record::write_json(&meta_path, &StoreMeta { driver })?;
                         driver
                     }

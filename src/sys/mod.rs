@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod fs;
+pub mod process;
 pub mod user;
 pub mod xattr;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::command::Cmd;
-use super::registry::Registry;
+use super::registry::{Auth, Registry};
 
 /// The repository namespace of every fixture image ("skiff-test/busybox").
 pub const NAMESPACE: &str = "skiff-test";
@@ -122,6 +122,28 @@ pub fn push_to(reg: &Registry) {
 /// Whether the tools to build and push fixtures exist (skips otherwise).
 pub fn fixture_tools_present() -> bool {
     super::tools::require_tools(&["bash", "tar", "gzip", "jq", "skopeo", "busybox"])
+}
+
+/// Whether an open registry with every fixture can be had (skips
+/// otherwise): what [`shared_registry`] needs.
+pub fn registry_tools_present() -> bool {
+    super::tools::require_tools(&["docker-registry", "skopeo", "jq"]) && fixture_tools_present()
+}
+
+/// One open registry holding every fixture, started on first use and shared
+/// by the tests of one test file.
+pub fn shared_registry() -> &'static Registry {
+    static REG: OnceLock<Registry> = OnceLock::new();
+    REG.get_or_init(|| {
+        let reg = Registry::start(Auth::None);
+        fixtures().push_to(&reg);
+        reg
+    })
+}
+
+/// `sha256:<hex>` of `data`, as registries name blobs.
+pub fn sha256_digest(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
 
 /// skopeo with no signature policy and no host registries.conf.

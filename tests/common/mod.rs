@@ -40,14 +40,14 @@ mod tools;
 
 pub use command::{Cmd, Output, RunError};
 pub use fixtures::{
-    build_script, fixture_tools_present, fixtures, push_to, skopeo, Fixtures, Image, Platform,
-    NAMESPACE,
+    build_script, fixture_tools_present, fixtures, push_to, registry_tools_present, sha256_digest,
+    shared_registry, skopeo, Fixtures, Image, Platform, NAMESPACE,
 };
 pub use http::{http_request, HttpResponse};
 pub use registry::{Auth, Registry};
 pub use skiff::Skiff;
 pub use token::{TokenRequest, TokenServer};
 pub use tools::{
-    find_tool, in_ci, is_root, process_alive, require_root, require_rootless, require_tool,
-    require_tools, scratch_dir, skip,
+    count_entries, find_tool, in_ci, is_root, process_alive, require_root, require_rootless,
+    require_tool, require_tools, scratch_dir, skip,
 };

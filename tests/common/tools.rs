@@ -159,6 +159,11 @@ pub fn remove_tree(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// How many entries `dir` holds; 0 when it does not exist.
+pub fn count_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
 fn make_writable(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let Ok(meta) = std::fs::symlink_metadata(dir) else {

@@ -70,6 +70,9 @@ pub struct CreateArgs {
     /// Process limit
     #[arg(long)]
     pub pids_limit: Option<i64>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Signal sent by stop
     #[arg(long)]
     pub stop_signal: Option<String>,
@@ -169,6 +172,7 @@ impl CreateArgs {
                 pids_limit: self.pids_limit,
                 ..Default::default()
             },
+            restart: parse::restart(&self.restart)?,
             stop_signal: self.stop_signal.as_deref().map(parse::signal).transpose()?,
             stop_timeout: self.stop_timeout,
             labels: parse::key_values(&self.label, "label")?,
@@ -182,6 +186,11 @@ impl CreateArgs {
             auto_remove,
             ..Default::default()
         };
+        if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {
+            anyhow::bail!(
+                "the --rm option conflicts with --restart, when the restart policy is not \"no\""
+            );
+        }
         if let Some(c) = self.cpus {
             if c <= 0.0 {
                 anyhow::bail!("invalid --cpus {c}: must be greater than 0");

@@ -1,12 +1,16 @@
 //! `skiff container ...`: create, list, stop and remove containers.
 
+pub mod cleanup;
 pub mod create;
 pub mod exists;
 pub mod inspect;
 pub mod kill;
+pub mod logs;
 pub mod parse;
 pub mod ps;
 pub mod rm;
+pub mod run;
+pub mod start;
 pub mod stop;
 pub mod view;
 pub mod wait;
@@ -37,6 +41,16 @@ pub enum ContainerCommand {
     Rm(rm::RmArgs),
     /// Exit 0 if a container exists, 1 if not
     Exists(exists::ExistsArgs),
+    /// Create and start a container
+    #[command(disable_help_flag = true)]
+    Run(Box<run::RunArgs>),
+    /// Start containers
+    Start(start::StartArgs),
+    /// Show a container's output
+    Logs(logs::LogsArgs),
+    /// Clean up after a container exited (run by its monitor)
+    #[command(hide = true)]
+    Cleanup(cleanup::CleanupArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> {
@@ -49,6 +63,10 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Wait(a) => wait::run(ctx, a),
         ContainerCommand::Rm(a) => rm::run(ctx, a),
         ContainerCommand::Exists(a) => exists::run(ctx, a),
+        ContainerCommand::Run(a) => run::run(ctx, *a),
+        ContainerCommand::Start(a) => start::run(ctx, a),
+        ContainerCommand::Logs(a) => logs::run(ctx, a),
+        ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),
     }
 }
 

@@ -49,6 +49,11 @@ impl ImageFilter {
         }
     }
 
+    /// Whether matching reads the image config (labels), not only the record.
+    pub fn needs_config(&self) -> bool {
+        matches!(self, ImageFilter::Label(..))
+    }
+
     pub fn matches(&self, rec: &ImageRecord, cfg: &ImageConfig) -> bool {
         match self {
             ImageFilter::Reference(pat) => rec.names.iter().any(|n| reference_matches(pat, n)),

@@ -8,6 +8,7 @@ use crate::cli::image::filter::ImageFilter;
 use crate::cli::image::view::{self, RowOptions};
 use crate::cli::output::{print_json, print_lines, print_rows};
 use crate::cli::CliContext;
+use crate::image::config::ImageConfig;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
@@ -59,9 +60,15 @@ pub fn run(ctx: &CliContext, args: LsArgs) -> anyhow::Result<ExitCode> {
         filters.push(ImageFilter::parse(&format!("reference={name}"))?);
     }
     let engine = ctx.engine()?;
+    // Ids alone need no config unless a filter looks into it.
+    let needs_config = !args.quiet || filters.iter().any(ImageFilter::needs_config);
     let mut selected = Vec::new();
     for rec in engine.store().images().list()? {
-        let cfg = view::config_of(&engine, &rec)?;
+        let cfg = if needs_config {
+            view::config_of(&engine, &rec)?
+        } else {
+            ImageConfig::default()
+        };
         if ImageFilter::all_match(&filters, &rec, &cfg) {
             selected.push((rec, cfg));
         }

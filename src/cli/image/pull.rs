@@ -11,7 +11,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::output::print_lines;
 use crate::cli::CliContext;
-use crate::engine::pull::{PullObserver, PullOptions, Silent, TlsVerify};
+use crate::engine::pull::{PullObserver, PullOptions, Silent};
+use crate::engine::remote::TlsVerify;
 use crate::image::auth::Credentials;
 use crate::image::digest::Digest;
 use crate::image::platform::Platform;
@@ -37,15 +38,32 @@ pub struct PullArgs {
     /// Override the architecture variant of the image to pull
     #[arg(long)]
     pub variant: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How `pull` and `push` reach the registry.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
     /// Require HTTPS and verify certificates (default: as registries.conf says)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
-    /// Credentials (USERNAME[:PASSWORD]) for the registry
+    /// Credentials (USERNAME:PASSWORD) for the registry
     #[arg(long)]
     pub creds: Option<String>,
     /// Path of the authentication file
     #[arg(long)]
     pub authfile: Option<std::path::PathBuf>,
+}
+
+impl RegistryArgs {
+    /// Point credential lookups at `--authfile`; `--tls-verify` and
+    /// `--creds` as the engine takes them.
+    pub fn apply(&self) -> anyhow::Result<(TlsVerify, Option<Credentials>)> {
+        apply_authfile(self.authfile.as_deref())?;
+        let creds = self.creds.as_deref().map(parse_creds).transpose()?;
+        Ok((tls_verify(self.tls_verify), creds))
+    }
 }
 
 /// `--tls-verify` as the engine's option.
@@ -82,7 +100,7 @@ pub fn apply_authfile(path: Option<&std::path::Path>) -> anyhow::Result<()> {
 }
 
 pub fn run(ctx: &CliContext, args: PullArgs) -> anyhow::Result<ExitCode> {
-    apply_authfile(args.authfile.as_deref())?;
+    let (tls_verify, credentials) = args.registry.apply()?;
     let opts = PullOptions {
         platform: Platform::from_overrides(
             args.platform.as_deref(),
@@ -90,8 +108,8 @@ pub fn run(ctx: &CliContext, args: PullArgs) -> anyhow::Result<ExitCode> {
             args.arch.as_deref(),
             args.variant.as_deref(),
         )?,
-        tls_verify: tls_verify(args.tls_verify),
-        credentials: args.creds.as_deref().map(parse_creds).transpose()?,
+        tls_verify,
+        credentials,
         ..PullOptions::default()
     };
     let engine = ctx.engine()?;

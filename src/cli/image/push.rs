@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::cli::image::progress::CopyLines;
-use crate::cli::image::pull::{apply_authfile, parse_creds, tls_verify};
+use crate::cli::image::pull::RegistryArgs;
 use crate::cli::CliContext;
 use crate::engine::copy::{CopyObserver, Quiet};
 use crate::engine::push::{PushError, PushOptions};
@@ -21,25 +21,18 @@ pub struct PushArgs {
     /// Print no progress
     #[arg(short, long)]
     pub quiet: bool,
-    /// Require HTTPS and verify certificates (default: as registries.conf says)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub tls_verify: Option<bool>,
-    /// Credentials (USERNAME:PASSWORD) for the registry
-    #[arg(long)]
-    pub creds: Option<String>,
-    /// Path of the authentication file
-    #[arg(long)]
-    pub authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Write the digest of the pushed manifest to this file
     #[arg(long, value_name = "FILE")]
     pub digestfile: Option<PathBuf>,
 }
 
 pub fn run(ctx: &CliContext, args: PushArgs) -> anyhow::Result<ExitCode> {
-    apply_authfile(args.authfile.as_deref())?;
+    let (tls_verify, credentials) = args.registry.apply()?;
     let opts = PushOptions {
-        tls_verify: tls_verify(args.tls_verify),
-        credentials: args.creds.as_deref().map(parse_creds).transpose()?,
+        tls_verify,
+        credentials,
         ..PushOptions::default()
     };
     let engine = ctx.engine()?;

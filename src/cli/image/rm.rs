@@ -48,9 +48,10 @@ pub fn run(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
     } else {
         Force::No
     };
+    let removal = engine.remove_images(&inputs, force);
     let mut first_err = None;
-    for input in &inputs {
-        match engine.remove_images(std::slice::from_ref(input), force) {
+    for outcome in removal.outcomes {
+        match outcome {
             Ok(report) => {
                 print_lines(report.untagged.iter().map(|n| format!("Untagged: {n}")))?;
                 print_lines(
@@ -71,6 +72,9 @@ pub fn run(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
                 first_err.get_or_insert(e.into());
             }
         }
+    }
+    if let Err(e) = removal.gc {
+        first_err.get_or_insert(e.into());
     }
     match first_err {
         Some(e) => Err(e),

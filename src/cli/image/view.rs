@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Context;
 use serde_json::{json, Value};
 
 use crate::cli::human;
@@ -11,11 +12,11 @@ use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::storage::images::ImageRecord;
 
-/// The parsed config of an image (empty if its blob is unreadable, which
-/// `inspect` reports separately).
+/// The parsed config of an image.
 pub fn config_of(engine: &Engine, rec: &ImageRecord) -> anyhow::Result<ImageConfig> {
-    let bytes = engine.store().blobs().read(&rec.id)?;
-    Ok(ImageConfig::parse(&bytes, rec.layers.len())?)
+    let context = || format!("image {}", &rec.id.hex()[..12]);
+    let bytes = engine.store().blobs().read(&rec.id).with_context(context)?;
+    ImageConfig::parse(&bytes, rec.layers.len()).with_context(context)
 }
 
 /// The creation time the image config states, else when it was stored.

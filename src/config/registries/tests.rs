@@ -24,7 +24,7 @@ fn strings(refs: &[Reference]) -> Vec<String> {
 }
 
 /// (host, insecure, reference) of each source, compactly.
-fn summary(sources: &[PullSource]) -> Vec<(String, bool, String)> {
+fn summary(sources: &[RemoteImage]) -> Vec<(String, bool, String)> {
     sources
         .iter()
         .map(|s| {
@@ -119,7 +119,7 @@ fn prefix_rewrite() {
         .expect("sources");
     assert_eq!(
         sources,
-        vec![PullSource {
+        vec![RemoteImage {
             endpoint: Endpoint {
                 host: "127.0.0.1:5000".to_string(),
                 insecure: true
@@ -415,7 +415,7 @@ fn docker_hub_api_host() {
         .expect("sources");
     assert_eq!(
         sources,
-        vec![PullSource {
+        vec![RemoteImage {
             endpoint: Endpoint {
                 host: "registry-1.docker.io".to_string(),
                 insecure: false

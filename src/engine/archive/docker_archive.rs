@@ -22,8 +22,9 @@ use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::image::digest::{Digest, DigestReader};
 use crate::image::manifest::{self, Descriptor, ImageManifest};
-use crate::image::reference::{ImageName, ReferenceError, DOCKER_HUB};
+use crate::image::reference::{Reference, ReferenceError, DOCKER_HUB};
 use crate::storage::compression::{self, Compression};
+use crate::storage::images::ImageLayer;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 const REPOSITORIES_FILE: &str = "repositories";
@@ -59,16 +60,7 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestItem>, LoadError> {
 /// The full name a docker-archive tag means: Docker's rules, so a short
 /// name is on docker.io.
 pub fn tag_to_name(tag: &str) -> Result<String, ReferenceError> {
-    let parsed = ImageName::parse(tag)?;
-    if parsed.digest().is_some() {
-        return Err(ReferenceError::DigestNotAllowed {
-            input: tag.to_string(),
-        });
-    }
-    let r = parsed
-        .to_reference()
-        .unwrap_or_else(|| parsed.qualify(DOCKER_HUB));
-    Ok(r.with_default_tag().to_string())
+    Ok(Reference::parse_tagged(tag, DOCKER_HUB)?.to_string())
 }
 
 /// The images of a docker-archive.
@@ -148,16 +140,14 @@ fn candidate(members: &Members, item: &ManifestItem) -> Result<Candidate, LoadEr
 /// the diff id (checked as it is stored); a compressed one is hashed here.
 fn layer_input(members: &Members, path: &str, diff_id: &Digest) -> Result<LayerInput, LoadError> {
     let kind = members.describe();
+    let read_err = |e| LoadError::member(kind)(read_error(path, e));
     let (reader, size) = members.open(path).map_err(LoadError::member(kind))?;
-    let (found, _) =
-        compression::detect(reader).map_err(|e| LoadError::member(kind)(read_error(path, e)))?;
+    let mut hashing = DigestReader::new(reader);
+    let (found, _) = compression::detect(&mut hashing).map_err(read_err)?;
     let digest = match found {
         Compression::None => diff_id.clone(),
         _ => {
-            let (reader, _) = members.open(path).map_err(LoadError::member(kind))?;
-            let mut hashing = DigestReader::new(reader);
-            io::copy(&mut hashing, &mut io::sink())
-                .map_err(|e| LoadError::member(kind)(read_error(path, e)))?;
+            io::copy(&mut hashing, &mut io::sink()).map_err(read_err)?;
             hashing.finish().0
         }
     };
@@ -181,10 +171,6 @@ pub fn write(
     sink: &mut dyn Sink,
     observer: &dyn CopyObserver,
 ) -> Result<(), SaveError> {
-    let werr = |what: &str| {
-        let what = what.to_string();
-        move |source| SaveError::Write { what, source }
-    };
     let mut written: HashSet<String> = HashSet::new();
     let mut items: Vec<ManifestItem> = Vec::new();
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -202,7 +188,7 @@ pub fn write(
         if written.insert(config_path.clone()) {
             observer.config(&img.record.id);
             sink.add_bytes(&config_path, &img.config)
-                .map_err(werr(&config_path))?;
+                .map_err(SaveError::write(&config_path))?;
         }
         let top = write_legacy_layers(img, &mut written, sink)?;
         let tags: Vec<String> = img
@@ -238,9 +224,9 @@ pub fn write(
     }
     observer.writing_manifest();
     sink.add_bytes(MANIFEST_FILE, &to_json(&items)?)
-        .map_err(werr(MANIFEST_FILE))?;
+        .map_err(SaveError::write(MANIFEST_FILE))?;
     sink.add_bytes(REPOSITORIES_FILE, &to_json(&repositories)?)
-        .map_err(werr(REPOSITORIES_FILE))?;
+        .map_err(SaveError::write(REPOSITORIES_FILE))?;
     Ok(())
 }
 
@@ -255,7 +241,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, SaveError> {
 fn write_layer(
     engine: &Engine,
     img: &SaveImage,
-    layer: &crate::storage::images::ImageLayer,
+    layer: &ImageLayer,
     path: &str,
     sink: &mut dyn Sink,
 ) -> Result<(), SaveError> {
@@ -269,71 +255,51 @@ fn write_layer(
         blob: layer.blob.clone(),
         source,
     };
-    let write_err = |source| SaveError::Write {
-        what: path.to_string(),
-        source,
-    };
     let file = store.blobs().open(&layer.blob).map_err(blob_err)?;
     let (found, peeked) = compression::detect(io::BufReader::with_capacity(1 << 20, file))
         .map_err(|source| decompress_err(compression::DecompressError::Peek { source }))?;
+    // A tar member's size comes before its bytes: an uncompressed blob is its
+    // own size; a compressed one's is in the layer record, if any.
     let size = match found {
-        Compression::None => store.blobs().size(&layer.blob).map_err(blob_err)?,
-        _ => match store.layers().get(&layer.chain_id).ok().flatten() {
-            Some(rec) => rec.size,
-            None => return write_layer_spooled(engine, img, layer, path, sink),
-        },
+        Compression::None => Some(store.blobs().size(&layer.blob).map_err(blob_err)?),
+        _ => store
+            .layers()
+            .get(&layer.chain_id)
+            .ok()
+            .flatten()
+            .map(|rec| rec.size),
     };
     let tar = compression::decoder(found, peeked).map_err(decompress_err)?;
     let mut hashing = DigestReader::new(tar);
-    sink.add_file(path, size, &mut hashing).map_err(write_err)?;
+    let Some(size) = size else {
+        return write_layer_spooled(engine, img, layer, path, hashing, sink);
+    };
+    sink.add_file(path, size, &mut hashing)
+        .map_err(SaveError::write(path))?;
     check_diff_id(img, layer, hashing.finish().0)
 }
 
-/// The uncompressed size is unknown (no layer record): uncompress into a
-/// scratch file first.
+/// The uncompressed size is unknown (no layer record): uncompress `tar` into
+/// a scratch file first.
 fn write_layer_spooled(
     engine: &Engine,
     img: &SaveImage,
-    layer: &crate::storage::images::ImageLayer,
+    layer: &ImageLayer,
     path: &str,
+    mut tar: DigestReader<Box<dyn Read + Send>>,
     sink: &mut dyn Sink,
 ) -> Result<(), SaveError> {
-    let store = engine.store();
-    let scratch_err = |source| SaveError::Write {
-        what: format!("a scratch copy of layer {}", layer.blob),
-        source,
-    };
-    let file = store
-        .blobs()
-        .open(&layer.blob)
-        .map_err(|source| SaveError::Blob {
-            image: img.label.clone(),
-            source,
-        })?;
-    let tar = compression::decompress(io::BufReader::new(file)).map_err(|source| {
-        SaveError::Decompress {
-            image: img.label.clone(),
-            blob: layer.blob.clone(),
-            source,
-        }
-    })?;
-    let mut spool = tempfile::tempfile_in(store.tmp_dir()).map_err(scratch_err)?;
-    let mut hashing = DigestReader::new(tar);
-    let size = io::copy(&mut hashing, &mut spool).map_err(scratch_err)?;
-    check_diff_id(img, layer, hashing.finish().0)?;
-    io::Seek::rewind(&mut spool).map_err(scratch_err)?;
+    let scratch = format!("a scratch copy of layer {}", layer.blob);
+    let mut spool =
+        tempfile::tempfile_in(engine.store().tmp_dir()).map_err(SaveError::write(&scratch))?;
+    let size = io::copy(&mut tar, &mut spool).map_err(SaveError::write(&scratch))?;
+    check_diff_id(img, layer, tar.finish().0)?;
+    io::Seek::rewind(&mut spool).map_err(SaveError::write(scratch))?;
     sink.add_file(path, size, &mut io::BufReader::new(spool).take(size))
-        .map_err(|source| SaveError::Write {
-            what: path.to_string(),
-            source,
-        })
+        .map_err(SaveError::write(path))
 }
 
-fn check_diff_id(
-    img: &SaveImage,
-    layer: &crate::storage::images::ImageLayer,
-    actual: Digest,
-) -> Result<(), SaveError> {
+fn check_diff_id(img: &SaveImage, layer: &ImageLayer, actual: Digest) -> Result<(), SaveError> {
     if actual == layer.diff_id {
         return Ok(());
     }
@@ -389,15 +355,15 @@ fn write_legacy_layers(
             }
         }
         if written.insert(id.clone()) {
-            let werr = |what: String| move |source| SaveError::Write { what, source };
             let layer_link = format!("{id}/layer.tar");
             sink.add_symlink(&layer_link, &format!("../{}.tar", layer.diff_id.hex()))
-                .map_err(werr(layer_link))?;
+                .map_err(SaveError::write(layer_link))?;
             let version = format!("{id}/VERSION");
-            sink.add_bytes(&version, b"1.0").map_err(werr(version))?;
+            sink.add_bytes(&version, b"1.0")
+                .map_err(SaveError::write(version))?;
             let json_path = format!("{id}/json");
             sink.add_bytes(&json_path, &to_json(&json)?)
-                .map_err(werr(json_path))?;
+                .map_err(SaveError::write(json_path))?;
         }
         parent = Some(id);
     }

@@ -6,7 +6,7 @@
 use crate::engine::archive::members::{read_error, MemberError, Members};
 use crate::engine::archive::{LoadError, LoadedImage};
 use crate::engine::copy::{BlobCopy, CopyObserver};
-use crate::engine::layer_fill::{self, LayerSource};
+use crate::engine::layer_fill::{self, PlannedLayer};
 use crate::engine::Engine;
 use crate::image::digest::Digest;
 use crate::image::manifest::Descriptor;
@@ -61,23 +61,14 @@ impl Engine {
                 .first()
                 .cloned()
                 .unwrap_or_else(|| Digest::of(&c.manifest));
-            let commit = |name: Option<String>| {
-                self.commit_image(
-                    &c.config_digest,
-                    &manifest_digest,
-                    &c.manifest_media_type,
-                    c.digests.clone(),
-                    layers.clone(),
-                    name,
-                )
-            };
-            if c.names.is_empty() {
-                commit(None)?;
-            }
-            // Each name goes first when assigned: the first ends up first.
-            for name in c.names.iter().rev() {
-                commit(Some(name.clone()))?;
-            }
+            self.commit_image(
+                &c.config_digest,
+                &manifest_digest,
+                &c.manifest_media_type,
+                c.digests.clone(),
+                layers,
+                &c.names,
+            )?;
             let entry = LoadedImage {
                 id: c.config_digest.clone(),
                 names: c.names.clone(),
@@ -134,27 +125,13 @@ impl Engine {
 
         let descs: Vec<Descriptor> = c.layers.iter().map(|l| l.desc.clone()).collect();
         let plan = layer_fill::plan(&descs, &c.diff_ids);
-        for i in 0..plan.len() {
-            if store.layers().contains(&plan[i].chain_id) {
-                continue;
-            }
-            self.ensure_layer(&plan, i, LayerSource::Blobs)
-                .map_err(|source| LoadError::Layer {
-                    image: c.label.clone(),
-                    blob: plan[i].desc.digest.clone(),
-                    source,
-                })?;
-        }
-        Ok(plan
-            .iter()
-            .map(|p| ImageLayer {
-                chain_id: p.chain_id.clone(),
-                diff_id: p.diff_id.clone(),
-                blob: p.desc.digest.clone(),
-                media_type: p.desc.media_type.clone(),
-                blob_size: p.desc.size,
-            })
-            .collect())
+        self.ensure_layers_from_blobs(&plan)
+            .map_err(|(layer, source)| LoadError::Layer {
+                image: c.label.clone(),
+                blob: layer.desc.digest.clone(),
+                source,
+            })?;
+        Ok(plan.iter().map(PlannedLayer::image_layer).collect())
     }
 }
 

@@ -157,7 +157,7 @@ impl Engine {
         let mut plain = compression::decoder(found, peeked).map_err(|e| LoadError::Decompress {
             source: io::Error::other(e),
         })?;
-        let scratch_err = |source| LoadError::Input {
+        let scratch_err = |source| LoadError::Scratch {
             path: self.store().tmp_dir(),
             source,
         };

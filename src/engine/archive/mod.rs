@@ -18,6 +18,7 @@ pub mod sink;
 use std::io;
 use std::path::PathBuf;
 
+use crate::engine::images::StoredManifestError;
 use crate::engine::lookup::LookupError;
 use crate::image::config::ConfigError;
 use crate::image::digest::Digest;
@@ -82,11 +83,11 @@ pub enum SaveError {
         #[source]
         source: BlobError,
     },
-    #[error("{image}: stored manifest: {source}")]
-    Manifest {
+    #[error("{image}: {source}")]
+    StoredManifest {
         image: String,
         #[source]
-        source: ManifestError,
+        source: StoredManifestError,
     },
     #[error("{image}: layer {blob}: {source}")]
     Decompress {
@@ -108,10 +109,24 @@ pub enum SaveError {
         #[source]
         source: io::Error,
     },
+    #[error("reading the index of the layout already in {path}: {source}")]
+    ExistingIndex {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("the {format} format needs an output path (-o)")]
     NeedsPath { format: &'static str },
     #[error("no image to save")]
     NoImages,
+}
+
+impl SaveError {
+    /// Writing `what` failed.
+    pub(crate) fn write(what: impl Into<String>) -> impl FnOnce(io::Error) -> SaveError {
+        let what = what.into();
+        move |source| SaveError::Write { what, source }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +141,12 @@ pub enum LoadError {
     },
     #[error("reading standard input: {source}")]
     Stdin {
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing a scratch copy of the input in {path}: {source}")]
+    Scratch {
+        path: PathBuf,
         #[source]
         source: io::Error,
     },

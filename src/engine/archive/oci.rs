@@ -261,14 +261,11 @@ pub fn write(
     existing: Option<ImageIndex>,
     observer: &dyn CopyObserver,
 ) -> Result<(), SaveError> {
-    let werr = |what: &str| {
-        let what = what.to_string();
-        move |source| SaveError::Write { what, source }
-    };
     sink.add_bytes(LAYOUT_FILE, LAYOUT_VERSION)
-        .map_err(werr(LAYOUT_FILE))?;
-    sink.add_dir("blobs").map_err(werr("blobs"))?;
-    sink.add_dir("blobs/sha256").map_err(werr("blobs"))?;
+        .map_err(SaveError::write(LAYOUT_FILE))?;
+    sink.add_dir("blobs").map_err(SaveError::write("blobs"))?;
+    sink.add_dir("blobs/sha256")
+        .map_err(SaveError::write("blobs"))?;
     let mut entries: Vec<Descriptor> = Vec::new();
     let mut written = HashSet::new();
     for img in images {
@@ -281,7 +278,8 @@ pub fn write(
         let (bytes, digest) = oci_manifest(img)?;
         let path = blob_path(&digest);
         if !sink.has(&path) && written.insert(path.clone()) {
-            sink.add_bytes(&path, &bytes).map_err(werr(&path))?;
+            sink.add_bytes(&path, &bytes)
+                .map_err(SaveError::write(&path))?;
         }
         let desc = |name: Option<&String>| Descriptor {
             media_type: manifest::OCI_MANIFEST.to_string(),
@@ -332,7 +330,8 @@ pub fn write(
         what: INDEX_FILE.to_string(),
         source: std::io::Error::other(e),
     })?;
-    sink.add_bytes(INDEX_FILE, &bytes).map_err(werr(INDEX_FILE))
+    sink.add_bytes(INDEX_FILE, &bytes)
+        .map_err(SaveError::write(INDEX_FILE))
 }
 
 fn ref_name(d: &Descriptor) -> Option<&String> {
@@ -366,7 +365,7 @@ fn copy_blob(
         size,
         &mut std::io::BufReader::with_capacity(1 << 20, file),
     )
-    .map_err(|source| SaveError::Write { what: path, source })
+    .map_err(SaveError::write(path))
 }
 
 #[cfg(test)]

@@ -66,10 +66,8 @@ impl Engine {
         match target {
             SaveTarget::Path(dir) if opts.format.is_dir() => {
                 let existing = existing_index(dir)?;
-                let mut sink = DirSink::create(dir).map_err(|source| SaveError::Write {
-                    what: dir.display().to_string(),
-                    source,
-                })?;
+                let mut sink =
+                    DirSink::create(dir).map_err(SaveError::write(dir.display().to_string()))?;
                 oci::write(self, &images, &mut sink, existing, observer)
             }
             SaveTarget::Stream(_) if opts.format.is_dir() => Err(SaveError::NeedsPath {
@@ -78,10 +76,7 @@ impl Engine {
             SaveTarget::Stream(out) => {
                 let mut sink = TarSink::new(io::BufWriter::with_capacity(1 << 20, out));
                 write_archive(&mut sink)?;
-                finish_stream(sink).map_err(|source| SaveError::Write {
-                    what: "the archive".to_string(),
-                    source,
-                })
+                finish_stream(sink).map_err(SaveError::write("the archive"))
             }
             SaveTarget::Path(path) => {
                 let werr = |source| SaveError::Write {
@@ -155,27 +150,12 @@ impl Engine {
             source,
         };
         let config = self.store().blobs().read(&record.id).map_err(blob_err)?;
-        let manifest_bytes = self
-            .store()
-            .blobs()
-            .read(&record.manifest)
-            .map_err(blob_err)?;
-        let manifest_err = |source| SaveError::Manifest {
-            image: label.to_string(),
-            source,
-        };
-        let manifest = match Manifest::parse(&manifest_bytes, Some(&record.manifest_media_type))
-            .map_err(manifest_err)?
-        {
-            Manifest::Image(m) => *m,
-            Manifest::Index(_) => {
-                return Err(manifest_err(
-                    crate::image::manifest::ManifestError::Invalid(
-                        "the stored manifest is an index".to_string(),
-                    ),
-                ))
-            }
-        };
+        let (manifest_bytes, manifest) =
+            self.stored_manifest(&record)
+                .map_err(|source| SaveError::StoredManifest {
+                    image: label.to_string(),
+                    source,
+                })?;
         Ok(SaveImage {
             label: label.to_string(),
             record,
@@ -194,22 +174,23 @@ fn finish_stream<W: Write>(sink: TarSink<io::BufWriter<W>>) -> io::Result<()> {
 
 /// The index of an OCI layout directory written to before, if any.
 fn existing_index(dir: &Path) -> Result<Option<ImageIndex>, SaveError> {
-    let path = dir.join(oci::INDEX_FILE);
-    let werr = |source| SaveError::Write {
-        what: path.display().to_string(),
+    let rerr = |source| SaveError::ExistingIndex {
+        path: dir.to_owned(),
         source,
     };
-    let bytes = match std::fs::read(&path) {
+    let bytes = match std::fs::read(dir.join(oci::INDEX_FILE)) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(werr(e)),
+        Err(e) => return Err(rerr(e)),
     };
     if bytes.len() as u64 > MAX_DOCUMENT_SIZE {
-        return Err(werr(io::Error::other("the existing index is too large")));
+        return Err(rerr(io::Error::other(format!(
+            "it is larger than {MAX_DOCUMENT_SIZE} bytes"
+        ))));
     }
     match Manifest::parse(&bytes, Some(crate::image::manifest::OCI_INDEX)) {
         Ok(Manifest::Index(i)) => Ok(Some(i)),
-        Ok(Manifest::Image(_)) => Err(werr(io::Error::other("the existing index is not an index"))),
-        Err(e) => Err(werr(io::Error::other(format!("the existing index: {e}")))),
+        Ok(Manifest::Image(_)) => Err(rerr(io::Error::other("it is not an index"))),
+        Err(e) => Err(rerr(io::Error::other(e))),
     }
 }

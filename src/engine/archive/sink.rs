@@ -53,14 +53,18 @@ impl Read for Exact<'_> {
     }
 }
 
-/// Copy exactly `size` bytes of `data` to `out`, and make sure `data` has no
-/// more.
-fn copy_exact(name: &str, size: u64, data: &mut dyn Read, out: &mut dyn Write) -> io::Result<()> {
-    let mut exact = Exact {
+/// Give `consume` exactly `size` bytes of `data` to read, and make sure
+/// `data` has no more.
+fn exactly(
+    name: &str,
+    size: u64,
+    data: &mut dyn Read,
+    consume: impl FnOnce(&mut dyn Read) -> io::Result<()>,
+) -> io::Result<()> {
+    consume(&mut Exact {
         inner: data,
         remaining: size,
-    };
-    io::copy(&mut exact, out)?;
+    })?;
     let mut extra = [0u8; 1];
     if data.read(&mut extra)? != 0 {
         return Err(io::Error::new(
@@ -104,19 +108,9 @@ impl<W: Write> TarSink<W> {
 impl<W: Write> Sink for TarSink<W> {
     fn add_file(&mut self, name: &str, size: u64, data: &mut dyn Read) -> io::Result<()> {
         let mut h = Self::header(tar::EntryType::Regular, 0o644, size);
-        let mut exact = Exact {
-            inner: data,
-            remaining: size,
-        };
-        self.builder.append_data(&mut h, name, &mut exact)?;
-        let mut extra = [0u8; 1];
-        if data.read(&mut extra)? != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{name} is longer than its {size} bytes"),
-            ));
-        }
-        Ok(())
+        exactly(name, size, data, |exact| {
+            self.builder.append_data(&mut h, name, exact)
+        })
     }
 
     fn add_symlink(&mut self, name: &str, target: &str) -> io::Result<()> {
@@ -154,7 +148,7 @@ impl Sink for DirSink {
             .tempfile_in(dir)?;
         {
             let mut w = io::BufWriter::new(tmp.as_file_mut());
-            copy_exact(name, size, data, &mut w)?;
+            exactly(name, size, data, |exact| io::copy(exact, &mut w).map(drop))?;
             w.flush()?;
         }
         tmp.as_file().sync_data()?;

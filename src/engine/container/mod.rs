@@ -2,9 +2,14 @@
 //! Each command reads the records, reconciles them with what the monitors
 //! left behind (exit files, dead processes, a reboot), acts, and exits.
 
+pub mod attach;
+pub mod cleanup;
 pub mod create;
+pub mod logs;
 pub mod reconcile;
 pub mod remove;
+pub mod spec;
+pub mod start;
 pub mod stop;
 
 use crate::engine::lookup::LookupError;
@@ -25,10 +30,14 @@ pub enum ContainerError {
     Pull(#[from] PullError),
     #[error(transparent)]
     Mount(#[from] MountError),
+    #[error(transparent)]
+    Store(#[from] crate::storage::StoreError),
     #[error("{0}")]
     Invalid(String),
     #[error("cannot remove container {id} as it is {status} - running or paused containers cannot be removed without force")]
     Running { id: String, status: &'static str },
+    #[error(transparent)]
+    Exec(#[from] start::ExecFailure),
     #[error("reading image config of {image}: {message}")]
     ImageConfig { image: String, message: String },
 }

@@ -9,24 +9,9 @@ use super::client::{Access, RegistryClient};
 use super::error::{Context, Operation, RegistryError};
 use super::request::{drain, Body, Call};
 use crate::image::digest::Digest;
-
-pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const MEDIA_TYPE_DOCKER_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-
-/// The media types skiff asks for and accepts, most preferred first.
-const ACCEPTED: [&str; 4] = [
-    MEDIA_TYPE_OCI_INDEX,
-    MEDIA_TYPE_OCI_MANIFEST,
-    MEDIA_TYPE_DOCKER_LIST,
-    MEDIA_TYPE_DOCKER_MANIFEST,
-];
-
-/// Larger manifests are refused, as by the distribution spec's guidance and
-/// other clients: a hostile registry must not make us buffer unbounded data.
-pub const MANIFEST_SIZE_LIMIT: u64 = 4 << 20;
+use crate::image::manifest::{
+    ACCEPTED_MANIFESTS, DOCKER_SCHEMA1, MAX_DOCUMENT_SIZE, OCI_INDEX, OCI_MANIFEST,
+};
 
 /// A manifest or index exactly as the registry served it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +43,7 @@ impl RegistryClient {
     pub fn get_manifest(&self, reference: &str) -> Result<RawManifest, RegistryError> {
         let context = self.context(Operation::ReadManifest(reference.to_string()));
         let url = self.manifest_url(&context, reference)?;
-        let call = Call::new("GET", url).header("Accept", ACCEPTED.join(", "));
+        let call = Call::new("GET", url).header("Accept", ACCEPTED_MANIFESTS.join(", "));
         let resp = self.send(&context, Access::Pull, call)?;
         match resp.status() {
             200 => {}
@@ -67,22 +52,22 @@ impl RegistryClient {
         }
         let too_large = || RegistryError::ManifestTooLarge {
             context: Box::new(context.clone()),
-            limit: MANIFEST_SIZE_LIMIT,
+            limit: MAX_DOCUMENT_SIZE,
         };
-        if content_length(&resp).is_some_and(|len| len > MANIFEST_SIZE_LIMIT) {
+        if content_length(&resp).is_some_and(|len| len > MAX_DOCUMENT_SIZE) {
             return Err(too_large());
         }
         let header_digest = header_digest(&resp);
         let content_type = resp.header("content-type").map(str::to_string);
         let mut bytes = Vec::new();
         resp.into_reader()
-            .take(MANIFEST_SIZE_LIMIT + 1)
+            .take(MAX_DOCUMENT_SIZE + 1)
             .read_to_end(&mut bytes)
             .map_err(|source| RegistryError::Body {
                 context: Box::new(context.clone()),
                 source,
             })?;
-        if bytes.len() as u64 > MANIFEST_SIZE_LIMIT {
+        if bytes.len() as u64 > MAX_DOCUMENT_SIZE {
             return Err(too_large());
         }
         let digest = Digest::of(&bytes);
@@ -92,7 +77,7 @@ impl RegistryClient {
             tracing::warn!(%header, computed = %digest, %reference, "Docker-Content-Digest disagrees with the manifest body");
         }
         let media_type = media_type(content_type.as_deref(), &bytes);
-        if !ACCEPTED.contains(&media_type.as_str()) {
+        if !ACCEPTED_MANIFESTS.contains(&media_type.as_str()) {
             return Err(RegistryError::UnsupportedMediaType {
                 context: Box::new(context),
                 media_type,
@@ -109,7 +94,7 @@ impl RegistryClient {
     pub fn head_manifest(&self, reference: &str) -> Result<Option<ManifestHead>, RegistryError> {
         let context = self.context(Operation::CheckManifest(reference.to_string()));
         let url = self.manifest_url(&context, reference)?;
-        let call = Call::new("HEAD", url).header("Accept", ACCEPTED.join(", "));
+        let call = Call::new("HEAD", url).header("Accept", ACCEPTED_MANIFESTS.join(", "));
         let resp = self.send(&context, Access::Pull, call)?;
         match resp.status() {
             200 => {}
@@ -143,10 +128,10 @@ impl RegistryClient {
         media_type: &str,
     ) -> Result<Digest, RegistryError> {
         let context = self.context(Operation::WriteManifest(reference.to_string()));
-        if bytes.len() as u64 > MANIFEST_SIZE_LIMIT {
+        if bytes.len() as u64 > MAX_DOCUMENT_SIZE {
             return Err(RegistryError::ManifestTooLarge {
                 context: Box::new(context),
-                limit: MANIFEST_SIZE_LIMIT,
+                limit: MAX_DOCUMENT_SIZE,
             });
         }
         let digest = Digest::of(bytes);
@@ -236,18 +221,19 @@ fn media_type(content_type: Option<&str>, body: &[u8]) -> String {
         return declared.to_string();
     };
     if sniff.schema_version == Some(1) {
-        return "application/vnd.docker.distribution.manifest.v1+json".to_string();
+        return DOCKER_SCHEMA1.to_string();
     }
     match (sniff.media_type, sniff.manifests) {
         (Some(m), _) if !m.is_empty() => m,
-        (_, Some(_)) => MEDIA_TYPE_OCI_INDEX.to_string(),
-        _ => MEDIA_TYPE_OCI_MANIFEST.to_string(),
+        (_, Some(_)) => OCI_INDEX.to_string(),
+        _ => OCI_MANIFEST.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::manifest::DOCKER_MANIFEST;
 
     #[test]
     fn media_type_from_header_or_body() {
@@ -256,25 +242,25 @@ mod tests {
                 Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
                 b""
             ),
-            MEDIA_TYPE_OCI_MANIFEST
+            OCI_MANIFEST
         );
         assert_eq!(
             media_type(
                 Some("application/json"),
                 br#"{"schemaVersion":2,"manifests":[]}"#
             ),
-            MEDIA_TYPE_OCI_INDEX
+            OCI_INDEX
         );
         assert_eq!(
             media_type(
                 None,
                 br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#
             ),
-            MEDIA_TYPE_DOCKER_MANIFEST
+            DOCKER_MANIFEST
         );
         assert_eq!(
             media_type(None, br#"{"schemaVersion":2,"config":{},"layers":[]}"#),
-            MEDIA_TYPE_OCI_MANIFEST
+            OCI_MANIFEST
         );
         assert_eq!(
             media_type(

@@ -17,10 +17,7 @@ mod tls;
 
 pub use client::RegistryClient;
 pub use error::{Context, Operation, RegistryError};
-pub use manifest::{
-    ManifestHead, RawManifest, MANIFEST_SIZE_LIMIT, MEDIA_TYPE_DOCKER_LIST,
-    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
-};
+pub use manifest::{ManifestHead, RawManifest};
 
 /// Where a registry is reached: host (with port), and whether plain HTTP or an
 /// unverified TLS certificate is allowed.

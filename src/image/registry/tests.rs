@@ -9,6 +9,7 @@ use super::testserver::{Reply, Request, Server};
 use super::*;
 use crate::image::auth::Credentials;
 use crate::image::digest::Digest;
+use crate::image::manifest::OCI_MANIFEST;
 
 const REPO: &str = "lib/app";
 const MANIFEST: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
@@ -38,7 +39,7 @@ fn unauthorized(challenge: String) -> Reply {
 
 fn manifest_reply() -> Reply {
     Reply::new(200)
-        .header("Content-Type", MEDIA_TYPE_OCI_MANIFEST)
+        .header("Content-Type", OCI_MANIFEST)
         .header("Docker-Content-Digest", Digest::of(MANIFEST).to_string())
         .body(MANIFEST)
 }
@@ -76,7 +77,7 @@ fn bearer_challenge_then_token_then_retry() {
     let c = client(&server, creds("user", "pass"));
     let m = c.get_manifest("v1").expect("manifest");
     assert_eq!(m.bytes, MANIFEST);
-    assert_eq!(m.media_type, MEDIA_TYPE_OCI_MANIFEST);
+    assert_eq!(m.media_type, OCI_MANIFEST);
     assert_eq!(m.digest, Digest::of(MANIFEST));
     // The token is cached: a second call costs one request, no token fetch.
     let before = server.requests().len();
@@ -409,7 +410,7 @@ fn uploads_mounts_and_manifests() {
     assert!(c.mount_blob("lib/base", &digest).expect("mount"));
     assert!(!c.mount_blob("lib/other", &digest).expect("declined mount"));
     let pushed = c
-        .put_manifest("v1", MANIFEST, MEDIA_TYPE_OCI_MANIFEST)
+        .put_manifest("v1", MANIFEST, OCI_MANIFEST)
         .expect("manifest");
     assert_eq!(pushed, Digest::of(MANIFEST));
 
@@ -444,10 +445,7 @@ fn uploads_mounts_and_manifests() {
         .iter()
         .find(|r| r.path() == "/v2/lib/app/manifests/v1")
         .expect("manifest PUT");
-    assert_eq!(
-        manifest_put.header("content-type"),
-        Some(MEDIA_TYPE_OCI_MANIFEST)
-    );
+    assert_eq!(manifest_put.header("content-type"), Some(OCI_MANIFEST));
 }
 
 #[test]
@@ -471,11 +469,7 @@ fn upload_errors_name_their_cause() {
     );
     // A manifest pushed by a digest it does not have is refused locally.
     let err = c
-        .put_manifest(
-            &Digest::of(b"x").to_string(),
-            MANIFEST,
-            MEDIA_TYPE_OCI_MANIFEST,
-        )
+        .put_manifest(&Digest::of(b"x").to_string(), MANIFEST, OCI_MANIFEST)
         .expect_err("wrong digest");
     assert!(
         matches!(err, RegistryError::DigestMismatch { .. }),

@@ -280,8 +280,13 @@ mod tests {
     #[test]
     fn names_are_normalised() {
         let base = CapSet::EMPTY;
-        let set = merge(base, &s(&["net_raw", "CAP_SYS_ADMIN", "Mknod"]), &[], CapSet::all())
-            .expect("merge");
+        let set = merge(
+            base,
+            &s(&["net_raw", "CAP_SYS_ADMIN", "Mknod"]),
+            &[],
+            CapSet::all(),
+        )
+        .expect("merge");
         assert_eq!(set.names(), ["CAP_NET_RAW", "CAP_SYS_ADMIN", "CAP_MKNOD"]);
         let err = merge(base, &s(&["NOPE"]), &[], CapSet::all()).expect_err("unknown");
         assert_eq!(err.to_string(), "unknown capability \"NOPE\"");
@@ -302,9 +307,14 @@ mod tests {
             0xfffe
         );
         assert_eq!(
-            merge(base, &s(&["KILL", "SYS_ADMIN"]), &s(&["ALL"]), CapSet::all())
-                .expect("drop all")
-                .names(),
+            merge(
+                base,
+                &s(&["KILL", "SYS_ADMIN"]),
+                &s(&["ALL"]),
+                CapSet::all()
+            )
+            .expect("drop all")
+            .names(),
             ["CAP_KILL", "CAP_SYS_ADMIN"]
         );
         assert!(matches!(

@@ -126,8 +126,18 @@ pub fn device_rules() -> Vec<LinuxDeviceCgroup> {
             Some(d.minor),
         ));
     }
-    rules.push(device_rule(true, Some(LinuxDeviceType::C), Some(5), Some(1)));
-    rules.push(device_rule(true, Some(LinuxDeviceType::C), Some(5), Some(2)));
+    rules.push(device_rule(
+        true,
+        Some(LinuxDeviceType::C),
+        Some(5),
+        Some(1),
+    ));
+    rules.push(device_rule(
+        true,
+        Some(LinuxDeviceType::C),
+        Some(5),
+        Some(2),
+    ));
     rules.push(device_rule(true, Some(LinuxDeviceType::C), Some(136), None));
     rules
 }
@@ -190,7 +200,12 @@ pub fn proc_mount() -> Mount {
 /// /proc of the host, for a user namespace that shares the host's pid
 /// namespace (a new procfs would need a pid namespace of its own).
 pub fn proc_bind() -> Mount {
-    mount("/proc", "bind", "/proc", &["rbind", "nosuid", "noexec", "nodev"])
+    mount(
+        "/proc",
+        "bind",
+        "/proc",
+        &["rbind", "nosuid", "noexec", "nodev"],
+    )
 }
 
 /// Whether a default mount may be written to.
@@ -224,7 +239,14 @@ pub fn devpts_mount() -> Mount {
         "/dev/pts",
         "devpts",
         "devpts",
-        &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        &[
+            "nosuid",
+            "noexec",
+            "newinstance",
+            "ptmxmode=0666",
+            "mode=0620",
+            "gid=5",
+        ],
     )
 }
 
@@ -234,7 +256,14 @@ pub fn devpts_mount_unmapped_tty() -> Mount {
         "/dev/pts",
         "devpts",
         "devpts",
-        &["rprivate", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+        &[
+            "rprivate",
+            "nosuid",
+            "noexec",
+            "newinstance",
+            "ptmxmode=0666",
+            "mode=0620",
+        ],
     )
 }
 
@@ -258,7 +287,12 @@ pub fn shm_bind(source: &str) -> Mount {
 }
 
 pub fn mqueue_mount() -> Mount {
-    mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])
+    mount(
+        "/dev/mqueue",
+        "mqueue",
+        "mqueue",
+        &["nosuid", "noexec", "nodev"],
+    )
 }
 
 /// The host's /dev/mqueue, for a user namespace that shares the host's IPC
@@ -275,7 +309,12 @@ pub fn mqueue_bind() -> Mount {
 /// A new sysfs: read-only, or writable for a privileged container.
 pub fn sysfs_mount(access: Access) -> Mount {
     match access {
-        Access::ReadOnly => mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+        Access::ReadOnly => mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
         Access::ReadWrite => mount(
             "/sys",
             "sysfs",
@@ -293,7 +332,14 @@ pub fn sysfs_bind(access: Access) -> Mount {
         "/sys",
         "bind",
         "/sys",
-        &["rprivate", "nosuid", "noexec", "nodev", access.option(), "rbind"],
+        &[
+            "rprivate",
+            "nosuid",
+            "noexec",
+            "nodev",
+            access.option(),
+            "rbind",
+        ],
     )
 }
 
@@ -303,7 +349,14 @@ pub fn cgroup_mount(access: Access) -> Mount {
         "/sys/fs/cgroup",
         "cgroup",
         "cgroup",
-        &["rprivate", "nosuid", "noexec", "nodev", "relatime", access.option()],
+        &[
+            "rprivate",
+            "nosuid",
+            "noexec",
+            "nodev",
+            "relatime",
+            access.option(),
+        ],
     )
 }
 

@@ -171,7 +171,10 @@ fn filesystems_has(text: &str, fs: &str) -> bool {
 /// maps `id` inside the namespace.
 pub fn id_map_contains(map: &str, id: u64) -> bool {
     map.lines().any(|l| {
-        let f: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         matches!(f.as_slice(), [inside, _, count] if *inside <= id && id < inside + count)
     })
 }

@@ -212,10 +212,15 @@ pub struct ExtraMount {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountKind {
-    Bind { source: PathBuf },
+    Bind {
+        source: PathBuf,
+    },
     Tmpfs,
     /// Anything else, passed through: type and source.
-    Other { typ: String, source: String },
+    Other {
+        typ: String,
+        source: String,
+    },
 }
 
 /// A host device made available in the container.
@@ -273,6 +278,14 @@ pub enum Caller {
 impl Caller {
     pub fn is_rootless(self) -> bool {
         matches!(self, Caller::Rootless { .. })
+    }
+
+    /// Whether cgroup limits can be applied for this caller.
+    pub fn cgroups_usable(self) -> bool {
+        match self {
+            Caller::Root => true,
+            Caller::Rootless { cgroups_delegated } => cgroups_delegated,
+        }
     }
 }
 

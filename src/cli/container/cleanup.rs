@@ -1,0 +1,24 @@
+//! `skiff container cleanup ID`: run by a container's monitor after the
+//! container exits (not meant for users): release its resources, then
+//! remove it (`--rm`) or restart it (restart policy).
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::CliContext;
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    pub container: String,
+}
+
+pub fn run(ctx: &CliContext, args: CleanupArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    match engine.cleanup_container(&args.container) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        // Removed meanwhile (a foreground run with --rm): nothing to do.
+        Err(e) if e.is_no_such_container() => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,51 @@
+//! `skiff start`: start created or stopped containers; `-a` attaches to one.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::container::run::start_attached;
+use crate::cli::exit::with_code;
+use crate::cli::output::print_lines;
+use crate::cli::CliContext;
+use crate::engine::container::ContainerError;
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    #[arg(required = true, num_args = 1..)]
+    pub containers: Vec<String>,
+    /// Attach to the container's output (one container only)
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach stdin too
+    #[arg(short, long)]
+    pub interactive: bool,
+}
+
+pub fn run(ctx: &CliContext, args: StartArgs) -> anyhow::Result<ExitCode> {
+    let engine = ctx.engine()?;
+    if args.attach || args.interactive {
+        if args.containers.len() != 1 {
+            anyhow::bail!("you cannot start and attach multiple containers at once");
+        }
+        let rec = engine.find_container(&args.containers[0])?;
+        let code = start_attached(&engine, &rec.id, args.interactive, rec.config.tty)?;
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
+    let mut first_err = None;
+    for c in &args.containers {
+        match engine.start_container(c) {
+            Ok(_) => print_lines([c])?,
+            Err(ContainerError::Exec(f)) => {
+                first_err.get_or_insert(with_code(f.code, f));
+            }
+            Err(e) => {
+                first_err.get_or_insert(e.into());
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}

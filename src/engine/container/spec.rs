@@ -1,0 +1,166 @@
+//! From a container record to the runtime's spec options: the image's
+//! defaults (environment, working directory, user) under the user's options.
+
+use std::path::Path;
+
+use oci_spec::runtime::PosixRlimitType;
+
+use crate::engine::container::ContainerError;
+use crate::engine::Engine;
+use crate::image::config::ImageConfig;
+use crate::runtime::spec::{
+    self, Caller, Host, LimitValue, PidsLimit, Seccomp, SpecOptions, Unmask,
+};
+use crate::state::container::{ContainerRecord, SeccompChoice, Ulimit};
+
+/// `--ulimit` names to rlimit kinds.
+fn rlimit_kind(name: &str) -> Option<PosixRlimitType> {
+    use PosixRlimitType::*;
+    Some(match name {
+        "as" => RlimitAs,
+        "core" => RlimitCore,
+        "cpu" => RlimitCpu,
+        "data" => RlimitData,
+        "fsize" => RlimitFsize,
+        "locks" => RlimitLocks,
+        "memlock" => RlimitMemlock,
+        "msgqueue" => RlimitMsgqueue,
+        "nice" => RlimitNice,
+        "nofile" => RlimitNofile,
+        "nproc" => RlimitNproc,
+        "rss" => RlimitRss,
+        "rtprio" => RlimitRtprio,
+        "rttime" => RlimitRttime,
+        "sigpending" => RlimitSigpending,
+        "stack" => RlimitStack,
+        _ => return None,
+    })
+}
+
+fn limit_value(v: u64) -> LimitValue {
+    if v == u64::MAX {
+        LimitValue::Unlimited
+    } else {
+        LimitValue::Value(v)
+    }
+}
+
+fn ulimit(u: &Ulimit) -> Result<spec::Ulimit, ContainerError> {
+    Ok(spec::Ulimit {
+        kind: rlimit_kind(&u.name)
+            .ok_or_else(|| ContainerError::Invalid(format!("unknown ulimit {:?}", u.name)))?,
+        soft: limit_value(u.soft),
+        hard: limit_value(u.hard),
+    })
+}
+
+/// The image's environment with the user's entries on top (same name:
+/// the user's wins).
+pub fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
+    let key = |e: &str| e.split('=').next().unwrap_or(e).to_string();
+    let mut out: Vec<String> = image.to_vec();
+    for e in user {
+        let k = key(e);
+        out.retain(|x| key(x) != k);
+        out.push(e.clone());
+    }
+    out
+}
+
+impl Engine {
+    /// Spec options for starting `rec` with its root filesystem at `rootfs`.
+    pub fn spec_options(
+        &self,
+        rec: &ContainerRecord,
+        image: &ImageConfig,
+        rootfs: &Path,
+    ) -> Result<SpecOptions, ContainerError> {
+        let run = image.config.clone().unwrap_or_default();
+        let c = &rec.config;
+        let caller = match self.privilege() {
+            crate::config::paths::Privilege::Root => Caller::Root,
+            crate::config::paths::Privilege::Rootless => Caller::Rootless {
+                cgroups_delegated: false,
+            },
+        };
+        let mut opts = SpecOptions::new(rootfs.to_owned(), rec.args.clone(), caller, Host::probe());
+        let user = spec::user::resolve(
+            rootfs,
+            c.user.as_deref().unwrap_or(""),
+            run.user.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        opts.process.env = merge_env(&run.env.clone().unwrap_or_default(), &c.env);
+        opts.process.cwd = c
+            .workdir
+            .clone()
+            .or(run.working_dir.clone())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".to_string());
+        if !opts.process.cwd.starts_with('/') {
+            return Err(ContainerError::Invalid(format!(
+                "the working directory {:?} is not an absolute path",
+                opts.process.cwd
+            )));
+        }
+        opts.process.terminal = c.tty;
+        opts.process.user = user;
+        opts.process.no_new_privileges = c.no_new_privileges;
+        opts.rootfs.readonly = c.read_only;
+        opts.security.privileged = c.privileged;
+        opts.security.cap_add = c.cap_add.clone();
+        opts.security.cap_drop = c.cap_drop.clone();
+        opts.security.seccomp = match &c.seccomp {
+            SeccompChoice::Default => Seccomp::Default,
+            SeccompChoice::Unconfined => Seccomp::Unconfined,
+            SeccompChoice::Profile(p) => Seccomp::Profile(Box::new(
+                spec::seccomp::Profile::from_file(p)
+                    .map_err(|e| ContainerError::Invalid(e.to_string()))?,
+            )),
+        };
+        opts.security.mask = c.mask.clone();
+        opts.security.unmask = if c.unmask.iter().any(|u| u == "ALL") {
+            Unmask::All
+        } else if c.unmask.is_empty() {
+            Unmask::None
+        } else {
+            Unmask::Paths(c.unmask.clone())
+        };
+        opts.hostname = Some(
+            c.hostname
+                .clone()
+                .unwrap_or_else(|| rec.short_id().to_string()),
+        );
+        opts.annotations = c.annotations.clone();
+        opts.resources.memory = c.resources.memory;
+        opts.resources.cpus = c.resources.cpus;
+        opts.resources.cpu_shares = c.resources.cpu_shares;
+        opts.resources.pids_limit = match c.resources.pids_limit {
+            None => PidsLimit::Default,
+            Some(n) if n <= 0 => PidsLimit::Unlimited,
+            Some(n) => PidsLimit::Limit(n),
+        };
+        opts.ulimits.explicit = c.ulimits.iter().map(ulimit).collect::<Result<_, _>>()?;
+        Ok(opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_env_overrides_image_env() {
+        let merged = merge_env(
+            &["PATH=/bin".into(), "A=1".into()],
+            &["A=2".into(), "B=3".into()],
+        );
+        assert_eq!(merged, ["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn ulimit_names_map() {
+        assert_eq!(rlimit_kind("nofile"), Some(PosixRlimitType::RlimitNofile));
+        assert_eq!(rlimit_kind("bogus"), None);
+    }
+}

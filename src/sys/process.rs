@@ -1,0 +1,66 @@
+//! Starting a helper process with chosen file descriptors at chosen numbers
+//! (the monitor's sync and start pipes sit at fixed numbers, named in its
+//! environment, as conmon's protocol has them).
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+
+/// Spawn `cmd` with each `(fd, target)` duplicated onto `target` in the
+/// child. Every other descriptor skiff holds is close-on-exec, so only stdio
+/// and these reach the child.
+pub fn spawn_with_fds(mut cmd: Command, fds: &[(BorrowedFd<'_>, RawFd)]) -> io::Result<Child> {
+    // Prepared before fork: the closure below must not allocate.
+    let pairs: Vec<(RawFd, RawFd)> = fds.iter().map(|(fd, t)| (fd.as_raw_fd(), *t)).collect();
+    if pairs.iter().any(|(_, t)| *t <= 2) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "descriptors 0 to 2 are the child's stdio",
+        ));
+    }
+    // SAFETY: the closure runs in the child between fork and exec. It only
+    // calls dup2/fcntl (async-signal-safe) on descriptors that stay open in
+    // the parent for the duration of spawn, and does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &(src, target) in &pairs {
+                if src == target {
+                    // dup2 onto itself keeps CLOEXEC: clear it instead.
+                    if libc::fcntl(src, libc::F_SETFD, 0) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                } else if libc::dup2(src, target) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn child_sees_the_descriptor_at_its_number() {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo hello >&5"]);
+        let mut child = spawn_with_fds(cmd, &[(w.as_fd(), 5)]).expect("spawn");
+        drop(w);
+        let mut out = String::new();
+        std::fs::File::from(r)
+            .read_to_string(&mut out)
+            .expect("read");
+        assert_eq!(out, "hello\n");
+        assert!(child.wait().expect("wait").success());
+        let err = spawn_with_fds(Command::new("true"), &[(std::io::stdin().as_fd(), 1)]);
+        assert!(err.is_err());
+    }
+}
