@@ -7,6 +7,7 @@ pub mod container;
 pub mod exit;
 pub mod human;
 pub mod image;
+pub mod inspect;
 pub mod login;
 pub mod logout;
 pub mod output;
@@ -96,8 +97,8 @@ pub enum Command {
     Untag(image::untag::UntagArgs),
     /// Show the history of an image
     History(image::history::HistoryArgs),
-    /// Show details of images
-    Inspect(image::inspect::InspectArgs),
+    /// Show details of containers or images
+    Inspect(inspect::InspectArgs),
     /// Show version information
     Version(system::version::VersionArgs),
     /// Show information about the host and the store
@@ -202,7 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tag(a) => image::tag::run(&ctx, a),
         Command::Untag(a) => image::untag::run(&ctx, a),
         Command::History(a) => image::history::run(&ctx, a),
-        Command::Inspect(a) => image::inspect::run(&ctx, a),
+        Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Version(a) => system::version::run(&ctx, a),
         Command::Info(a) => system::info::run(&ctx, a),
         Command::Completion(a) => completion::run(a),
