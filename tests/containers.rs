@@ -184,3 +184,20 @@ fn images_in_use_are_kept_unless_forced() {
     s.run(["container", "exists", id.trim()]).fails(1);
     s.run(["image", "exists", "skiff-test/busybox"]).fails(1);
 }
+
+#[test]
+fn unprivileged_run_says_what_is_missing() {
+    if !tools() {
+        return;
+    }
+    if is_root() {
+        skip("checks the unprivileged message; the root pass runs containers");
+        return;
+    }
+    let s = Skiff::with_registry(registry());
+    let err = s
+        .run(["run", "--rm", "skiff-test/busybox", "true"])
+        .fails(125);
+    assert!(err.contains("rootless user namespace"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

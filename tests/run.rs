@@ -49,7 +49,8 @@ fn mounts_of(s: &Skiff) -> Vec<String> {
 }
 
 fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
-    for _ in 0..200 {
+    // Generous: CI machines are small and shared.
+    for _ in 0..600 {
         if f() {
             return;
         }

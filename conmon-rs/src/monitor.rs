@@ -363,6 +363,12 @@ impl<'a> Monitor<'a> {
 
     /// After the container's exit: read what is left in its output.
     pub fn drain(&mut self) {
+        // A client that connected while the container was already ending
+        // (never polled for) still gets the rest of the output, and is not
+        // reset by the listener's close.
+        if let Some(a) = &mut self.attach {
+            a.accept();
+        }
         for stream in [Stream::Stdout, Stream::Stderr] {
             loop {
                 match self.read_output(stream) {

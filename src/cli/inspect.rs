@@ -48,7 +48,11 @@ pub fn run(ctx: &CliContext, args: InspectArgs) -> anyhow::Result<ExitCode> {
                 docs.push(crate::cli::image::view::inspect_doc(&engine, &rec, &cfg));
             }
             Err(_) => {
-                let what = if args.kind == "image" { "image" } else { "object" };
+                let what = if args.kind == "image" {
+                    "image"
+                } else {
+                    "object"
+                };
                 first_err.get_or_insert(anyhow::anyhow!("no such {what} {name}"));
             }
         }

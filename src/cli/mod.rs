@@ -66,8 +66,24 @@ pub enum Command {
     Start(container::start::StartArgs),
     /// Show a container's output
     Logs(container::logs::LogsArgs),
+    /// Run a command in a running container
+    Exec(container::exec::ExecArgs),
+    /// Attach to a running container's stdio
+    Attach(container::attach::AttachArgs),
     /// List containers
     Ps(container::ps::PsArgs),
+    /// Pause all processes of containers
+    Pause(container::pause::PauseArgs),
+    /// Unpause paused containers
+    Unpause(container::unpause::UnpauseArgs),
+    /// Restart containers
+    Restart(container::restart::RestartArgs),
+    /// Show the processes of a container
+    Top(container::top::TopArgs),
+    /// Show resource usage of containers
+    Stats(container::stats::StatsArgs),
+    /// Rename a container
+    Rename(container::rename::RenameArgs),
     /// Stop containers
     Stop(container::stop::StopArgs),
     /// Send a signal to containers
@@ -188,7 +204,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => container::run::run(&ctx, *a),
         Command::Start(a) => container::start::run(&ctx, a),
         Command::Logs(a) => container::logs::run(&ctx, a),
+        Command::Exec(a) => container::exec::run(&ctx, a),
+        Command::Attach(a) => container::attach::run(&ctx, a),
         Command::Ps(a) => container::ps::run(&ctx, a),
+        Command::Pause(a) => container::pause::run(&ctx, a),
+        Command::Unpause(a) => container::unpause::run(&ctx, a),
+        Command::Restart(a) => container::restart::run(&ctx, a),
+        Command::Top(a) => container::top::run(&ctx, a),
+        Command::Stats(a) => container::stats::run(&ctx, a),
+        Command::Rename(a) => container::rename::run(&ctx, a),
         Command::Stop(a) => container::stop::run(&ctx, a),
         Command::Kill(a) => container::kill::run(&ctx, a),
         Command::Wait(a) => container::wait::run(&ctx, a),

@@ -83,6 +83,7 @@ pub(crate) fn sprintf(format: &str, args: &[Val]) -> String {
             match arg
                 .and_then(Val::as_int)
                 .and_then(|n| usize::try_from(n).ok())
+                .filter(|&n| n <= MAX_NUM)
             {
                 Some(n) => Some(n),
                 None => {
@@ -143,11 +144,21 @@ pub(crate) fn sprintf(format: &str, args: &[Val]) -> String {
     out
 }
 
+/// Go's fmt reads no width or precision past this (`tooLarge` in
+/// fmt/print.go), so a template cannot ask for gigabytes of padding.
+const MAX_NUM: usize = 1_000_000;
+
+/// A width or precision. A number that grows past [`MAX_NUM`] makes Go drop
+/// the rest of the format, which then ends in `%!(NOVERB)`; so does this.
 fn digits(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+        if n.is_some_and(|n| n > MAX_NUM) {
+            chars.for_each(drop);
+            return None;
+        }
         chars.next();
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
+        n = Some(n.unwrap_or(0) * 10 + d as usize);
     }
     n
 }
@@ -547,6 +558,17 @@ mod tests {
         assert_eq!(f("%s", &[json!(null)]), "%!s(<nil>)");
         assert_eq!(f("%v", &[json!(null)]), "<nil>");
         assert_eq!(f("abc%", &[]), "abc%!(NOVERB)");
+        // Widths past Go's limit are refused instead of padded to.
+        assert_eq!(
+            f("%100000000q|", &[json!("a")]),
+            "%!(NOVERB)%!(EXTRA string=a)"
+        );
+        assert_eq!(
+            f("%.77777777777777777777s|", &[json!("a")]),
+            "%!(NOVERB)%!(EXTRA string=a)"
+        );
+        assert_eq!(f("%*d|", &[json!(1_000_001), json!(7)]), "%!(BADWIDTH)7|");
+        assert_eq!(f("%3d|", &[json!(7)]), "  7|");
     }
 
     #[test]

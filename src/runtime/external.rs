@@ -154,7 +154,7 @@ impl ExternalRuntime {
 
 /// The last meaningful line a runtime printed on stderr (runc logs JSON or
 /// `level=error msg="..."` lines).
-fn runtime_message(stderr: &[u8]) -> String {
+pub fn runtime_message(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let line = text
         .lines()

@@ -166,14 +166,44 @@ impl ContainerStore {
 
     /// All records, newest first.
     pub fn list(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let mut out = Vec::new();
-        for id in self.ids()? {
-            if let Some(r) = self.get(&id)? {
-                out.push(r);
-            }
-        }
+        let mut out = self.get_many(&self.ids()?)?;
         out.sort_by_key(|r| std::cmp::Reverse(r.created));
         Ok(out)
+    }
+
+    /// The records of `ids` that exist, in that order. Reading and parsing
+    /// is most of `ps`: many records are read on several threads.
+    fn get_many(&self, ids: &[String]) -> Result<Vec<ContainerRecord>, StateError> {
+        /// Fewer records than this per thread are not worth a thread.
+        const PER_THREAD: usize = 128;
+        let read = |ids: &[String]| -> Result<Vec<ContainerRecord>, StateError> {
+            ids.iter()
+                .filter_map(|id| self.get(id).transpose())
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8)
+            .min(ids.len() / PER_THREAD)
+            .max(1);
+        if threads == 1 {
+            return read(ids);
+        }
+        let chunk = ids.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || read(part)))
+                .collect();
+            let mut out = Vec::with_capacity(ids.len());
+            for w in workers {
+                match w.join() {
+                    Ok(records) => out.extend(records?),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok(out)
+        })
     }
 
     /// Find a container by name, full id or unique id prefix.
@@ -183,7 +213,15 @@ impl ContainerStore {
                 return Ok(r);
             }
         }
-        if !input.is_empty() && input.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hex = !input.is_empty() && input.bytes().all(|b| b.is_ascii_hexdigit());
+        // A full id (what skiff passes itself, over and over while waiting
+        // for an exit) needs no scan of every container.
+        if hex && input.len() == 64 {
+            if let Some(r) = self.get(input)? {
+                return Ok(r);
+            }
+        }
+        if hex {
             let hits: Vec<String> = self
                 .ids()?
                 .into_iter()
@@ -225,5 +263,78 @@ impl ContainerStore {
         self.names.release(&rec.name, &rec.id).map_err(err)?;
         let _ = std::fs::remove_file(self.dir.join("locks").join(format!("{}.lock", rec.id)));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use container::{ContainerConfig, ContainerState, ImageRef};
+
+    fn record(id: String, name: &str, age_secs: i64) -> ContainerRecord {
+        ContainerRecord {
+            id,
+            name: name.into(),
+            image: ImageRef {
+                id: crate::image::digest::Digest::of(b""),
+                name: "i".into(),
+                top_layer: None,
+            },
+            created: chrono::Utc::now() - chrono::Duration::seconds(age_secs),
+            config: ContainerConfig::default(),
+            args: vec!["true".into()],
+            runtime: "runc".into(),
+            state: ContainerState::default(),
+        }
+    }
+
+    #[test]
+    fn list_reads_every_record_newest_first() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let store =
+            ContainerStore::open(&d.path().join("root"), &d.path().join("run")).expect("open");
+        // Enough records to be read on several threads.
+        let n = 300;
+        for i in 0..n {
+            let id = format!("{i:064x}");
+            store
+                .put(&record(id, &format!("c{i}"), i as i64))
+                .expect("put");
+        }
+        // A directory without a record is skipped.
+        std::fs::create_dir(d.path().join("root/containers").join("f".repeat(64))).expect("mkdir");
+        let all = store.list().expect("list");
+        assert_eq!(all.len(), n);
+        let names: Vec<String> = all.iter().map(|r| r.name.clone()).collect();
+        let want: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        assert_eq!(names, want, "newest first");
+    }
+
+    #[test]
+    fn lookup_by_name_full_id_and_prefix() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let store =
+            ContainerStore::open(&d.path().join("root"), &d.path().join("run")).expect("open");
+        let a = format!("ab{}", "0".repeat(62));
+        let b = format!("ac{}", "1".repeat(62));
+        for (id, name) in [(&a, "web"), (&b, "db")] {
+            store.names().claim(name, id).expect("claim");
+            store.put(&record(id.clone(), name, 0)).expect("put");
+        }
+        assert_eq!(store.lookup("web").expect("name").id, a);
+        assert_eq!(store.lookup(&b).expect("full id").name, "db");
+        assert_eq!(store.lookup("ab").expect("prefix").id, a);
+        assert!(matches!(
+            store.lookup("a"),
+            Err(StateError::Ambiguous { count: 2, .. })
+        ));
+        assert!(store
+            .lookup(&"9".repeat(64))
+            .expect_err("absent")
+            .is_no_such_container());
+        assert!(store
+            .lookup("nope")
+            .expect_err("absent")
+            .is_no_such_container());
     }
 }

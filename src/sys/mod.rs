@@ -6,8 +6,11 @@
 //! submodule that needs them opts in on its own.
 
 pub mod cgroup;
+pub mod cgroup_usage;
 pub mod fs;
 pub mod process;
+pub mod procfs;
+pub mod tty;
 pub mod user;
 pub mod xattr;
 

@@ -103,6 +103,12 @@ impl Cmd {
         &self.display
     }
 
+    /// The prepared command, for a caller that wires its stdio itself (a
+    /// pseudo-terminal, say).
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
     /// Start in the background with piped stdout/stderr (for tests that kill
     /// it or run several at once); the caller waits for it.
     pub fn spawn(mut self) -> std::io::Result<std::process::Child> {

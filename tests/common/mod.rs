@@ -33,6 +33,7 @@
 mod command;
 mod fixtures;
 mod http;
+mod pty;
 mod registry;
 mod skiff;
 mod token;
@@ -44,6 +45,7 @@ pub use fixtures::{
     shared_registry, skopeo, Fixtures, Image, Platform, NAMESPACE,
 };
 pub use http::{http_request, HttpResponse};
+pub use pty::{PtyChild, IN_NEW_SESSION};
 pub use registry::{Auth, Registry};
 pub use skiff::Skiff;
 pub use token::{TokenRequest, TokenServer};

@@ -148,7 +148,20 @@ impl Skiff {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = self.program(Skiff::bin());
+        self.cmd_via(&[], args)
+    }
+
+    /// [`Skiff::cmd`], with `skiff` started by `wrapper`: a program and its
+    /// options (`setsid --ctty`, say).
+    pub fn cmd_via<I, S>(&self, wrapper: &[&str], args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, options)) => self.program(program).args(options).arg(Skiff::bin()),
+            None => self.program(Skiff::bin()),
+        };
         cmd = cmd
             .arg("--root")
             .arg(self.root())

@@ -1,17 +1,27 @@
 //! `skiff container ...`: create, list, stop and remove containers.
 
+pub mod attach;
 pub mod cleanup;
 pub mod create;
+pub mod exec;
 pub mod exists;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod parse;
+pub mod pause;
+pub mod prune;
 pub mod ps;
+pub mod rename;
+pub mod restart;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
+pub mod terminal;
+pub mod top;
+pub mod unpause;
 pub mod view;
 pub mod wait;
 
@@ -48,6 +58,24 @@ pub enum ContainerCommand {
     Start(start::StartArgs),
     /// Show a container's output
     Logs(logs::LogsArgs),
+    /// Run a command in a running container
+    Exec(exec::ExecArgs),
+    /// Attach to a running container's stdio
+    Attach(attach::AttachArgs),
+    /// Pause all processes of containers
+    Pause(pause::PauseArgs),
+    /// Unpause paused containers
+    Unpause(unpause::UnpauseArgs),
+    /// Restart containers
+    Restart(restart::RestartArgs),
+    /// Show the processes of a container
+    Top(top::TopArgs),
+    /// Show resource usage of containers
+    Stats(stats::StatsArgs),
+    /// Rename a container
+    Rename(rename::RenameArgs),
+    /// Remove all containers that are not running
+    Prune(prune::PruneArgs),
     /// Clean up after a container exited (run by its monitor)
     #[command(hide = true)]
     Cleanup(cleanup::CleanupArgs),
@@ -66,6 +94,15 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Run(a) => run::run(ctx, *a),
         ContainerCommand::Start(a) => start::run(ctx, a),
         ContainerCommand::Logs(a) => logs::run(ctx, a),
+        ContainerCommand::Exec(a) => exec::run(ctx, a),
+        ContainerCommand::Attach(a) => attach::run(ctx, a),
+        ContainerCommand::Pause(a) => pause::run(ctx, a),
+        ContainerCommand::Unpause(a) => unpause::run(ctx, a),
+        ContainerCommand::Restart(a) => restart::run(ctx, a),
+        ContainerCommand::Top(a) => top::run(ctx, a),
+        ContainerCommand::Stats(a) => stats::run(ctx, a),
+        ContainerCommand::Rename(a) => rename::run(ctx, a),
+        ContainerCommand::Prune(a) => prune::run(ctx, a),
         ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),
     }
 }

@@ -1,18 +1,18 @@
 //! `skiff run`: create and start a container; attached, relay its output and
 //! return its exit code; detached (`-d`), print its id.
 
-use std::io::IsTerminal;
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::cli::container::create::CreateArgs;
+use crate::cli::container::terminal::{self, Input, Session};
 use crate::cli::exit::with_code;
 use crate::cli::output::print_lines;
 use crate::cli::CliContext;
-use crate::engine::container::attach::Attachment;
+use crate::engine::container::attach::{Attachment, RelayEnd};
 use crate::engine::container::cleanup::ATTACHED_MARKER;
+use crate::engine::container::detach_keys::DetachKeys;
 use crate::engine::container::remove::RemoveOptions;
 use crate::engine::container::ContainerError;
 use crate::engine::pull::Silent;
@@ -27,84 +27,80 @@ pub struct RunArgs {
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Keys that detach from the container (ctrl-<c>,..., "" for none)
+    #[arg(long)]
+    pub detach_keys: Option<String>,
     #[command(flatten)]
     pub create: CreateArgs,
 }
 
-/// Puts the terminal in raw mode for the life of the value.
-pub struct RawTerminal {
-    saved: nix::sys::termios::Termios,
-}
-
-impl RawTerminal {
-    pub fn enter() -> Option<Self> {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return None;
-        }
-        let saved = nix::sys::termios::tcgetattr(stdin.as_fd()).ok()?;
-        let mut raw = saved.clone();
-        nix::sys::termios::cfmakeraw(&mut raw);
-        nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &raw)
-            .ok()?;
-        Some(RawTerminal { saved })
-    }
-}
-
-impl Drop for RawTerminal {
-    fn drop(&mut self) {
-        let _ = nix::sys::termios::tcsetattr(
-            std::io::stdin().as_fd(),
-            nix::sys::termios::SetArg::TCSANOW,
-            &self.saved,
-        );
-    }
+/// How an attached run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// The container exited with this code.
+    Exited(i32),
+    /// The detach keys were typed: it runs on.
+    Detached,
 }
 
 /// Start `id` attached: relay its output (and stdin with `interactive`)
-/// until it exits; returns its exit code.
+/// until it exits or the detach keys are typed.
 pub fn start_attached(
     engine: &Engine,
     id: &str,
     interactive: bool,
     tty: bool,
-) -> anyhow::Result<i32> {
+    detach_keys: &DetachKeys,
+) -> anyhow::Result<Attached> {
     let rundir = engine.containers()?.rundir(id);
     crate::config::paths::ensure_private_dir(&rundir)?;
     let marker = rundir.join(ATTACHED_MARKER);
     std::fs::write(&marker, std::process::id().to_string())?;
+    let ctl = rundir.join("ctl");
     let mut attachment = None;
     let started = engine.start_container_with(id, &mut |bundle| {
         attachment = Some(Attachment::connect(bundle)?);
+        if tty {
+            // Before the process runs, so that it starts with our size.
+            terminal::send_window_size(&ctl);
+        }
         Ok(())
     });
-    let result = (|| -> anyhow::Result<i32> {
+    let result = (|| -> anyhow::Result<Attached> {
         let rec = started?;
+        // Already running: attach to it as it is.
+        let attachment = match attachment {
+            Some(a) => Some(a),
+            None if rec.state.status.is_live() => Some(Attachment::connect(&rundir)?),
+            None => None,
+        };
         if let Some(a) = &attachment {
-            let _raw = if tty && interactive {
-                RawTerminal::enter()
-            } else {
-                None
-            };
-            let stdin = std::io::stdin();
-            let mut input = stdin.lock();
-            let (inp, fd): (Option<&mut dyn std::io::Read>, _) = if interactive {
-                (Some(&mut input), Some(stdin.as_fd()))
-            } else {
-                (None, None)
-            };
-            a.relay(&mut std::io::stdout(), &mut std::io::stderr(), inp, fd)?;
+            let end = terminal::relay(Session {
+                attachment: a,
+                input: if interactive {
+                    Input::Forward
+                } else {
+                    Input::Closed
+                },
+                tty,
+                ctl: &ctl,
+                detach_keys,
+            })?;
+            if end == RelayEnd::Detached {
+                return Ok(Attached::Detached);
+            }
         }
         let done = engine
             .wait_exited(&rec.id, std::time::Duration::MAX)?
             .unwrap_or(rec);
-        Ok(done.state.exit_code.unwrap_or(0))
+        Ok(Attached::Exited(done.state.exit_code.unwrap_or(0)))
     })();
     let _ = std::fs::remove_file(&marker);
     result
 }
 
-fn exec_failure(e: anyhow::Error) -> anyhow::Error {
+/// 126/127 for a command that could not be run, 125 for the rest.
+pub fn exec_failure(e: anyhow::Error) -> anyhow::Error {
     match e.downcast::<ContainerError>() {
         Ok(ContainerError::Exec(f)) => with_code(f.code, f),
         Ok(other) => other.into(),
@@ -114,6 +110,7 @@ fn exec_failure(e: anyhow::Error) -> anyhow::Error {
 
 pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
     let opts = args.create.to_options(args.rm)?;
+    let detach_keys = terminal::detach_keys(args.detach_keys.as_deref())?;
     if args.detach && opts.config.log_driver == crate::state::container::LogDriver::Passthrough {
         anyhow::bail!("the passthrough log driver cannot be used with --detach");
     }
@@ -138,7 +135,19 @@ pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
         print_lines([&rec.id])?;
         return Ok(ExitCode::SUCCESS);
     }
-    let code = start_attached(&engine, &rec.id, opts.config.interactive, opts.config.tty);
+    let attached = start_attached(
+        &engine,
+        &rec.id,
+        opts.config.interactive,
+        opts.config.tty,
+        &detach_keys,
+    );
+    let code = match attached {
+        // Still running: `--rm` is carried out by its cleanup at exit.
+        Ok(Attached::Detached) => return Ok(ExitCode::SUCCESS),
+        Ok(Attached::Exited(code)) => Ok(code),
+        Err(e) => Err(e),
+    };
     if args.rm {
         remove(&engine);
     }

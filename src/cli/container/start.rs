@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::container::run::start_attached;
+use crate::cli::container::run::{start_attached, Attached};
+use crate::cli::container::terminal;
 use crate::cli::exit::with_code;
 use crate::cli::output::print_lines;
 use crate::cli::CliContext;
@@ -20,6 +21,9 @@ pub struct StartArgs {
     /// Attach stdin too
     #[arg(short, long)]
     pub interactive: bool,
+    /// Keys that detach from the container (ctrl-<c>,..., "" for none)
+    #[arg(long)]
+    pub detach_keys: Option<String>,
 }
 
 pub fn run(ctx: &CliContext, args: StartArgs) -> anyhow::Result<ExitCode> {
@@ -28,9 +32,12 @@ pub fn run(ctx: &CliContext, args: StartArgs) -> anyhow::Result<ExitCode> {
         if args.containers.len() != 1 {
             anyhow::bail!("you cannot start and attach multiple containers at once");
         }
+        let keys = terminal::detach_keys(args.detach_keys.as_deref())?;
         let rec = engine.find_container(&args.containers[0])?;
-        let code = start_attached(&engine, &rec.id, args.interactive, rec.config.tty)?;
-        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        return match start_attached(&engine, &rec.id, args.interactive, rec.config.tty, &keys)? {
+            Attached::Detached => Ok(ExitCode::SUCCESS),
+            Attached::Exited(code) => Ok(ExitCode::from(code.clamp(0, 255) as u8)),
+        };
     }
     let mut first_err = None;
     for c in &args.containers {

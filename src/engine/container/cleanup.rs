@@ -14,6 +14,11 @@ use crate::state::container::{ContainerRecord, RestartPolicy, Status};
 /// will collect the exit code (and remove the container itself).
 pub const ATTACHED_MARKER: &str = "attached";
 
+/// File in the run directory naming the pid of a `restart` that stops the
+/// container and starts it again: neither `--rm` nor a restart policy acts
+/// on that exit.
+pub const RESTARTING_MARKER: &str = "restarting";
+
 /// What cleanup did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CleanupOutcome {
@@ -39,11 +44,13 @@ pub fn should_restart(rec: &ContainerRecord) -> bool {
 }
 
 impl Engine {
-    fn foreground_attached(&self, rec: &ContainerRecord) -> bool {
+    /// Whether a live process named in the marker file `marker` of the run
+    /// directory has taken charge of what follows the container's exit.
+    fn claimed_by(&self, rec: &ContainerRecord, marker: &str) -> bool {
         let Ok(store) = self.containers() else {
             return false;
         };
-        std::fs::read_to_string(store.rundir(&rec.id).join(ATTACHED_MARKER))
+        std::fs::read_to_string(store.rundir(&rec.id).join(marker))
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok())
             .is_some_and(|pid| {
@@ -56,12 +63,26 @@ impl Engine {
         if rec.state.status.is_live() {
             return Ok(CleanupOutcome::StillRunning);
         }
-        self.release_resources(&rec);
-        if rec.state.status != Status::Exited {
+        // Under the lock: a `start` (or `restart`) racing with this cleanup
+        // holds it until the record says running, and the mount and
+        // runtime state it just made must not be released.
+        let store = self.containers()?;
+        let rec = {
+            let _lock = store.lock(&rec.id)?;
+            match store.get(&rec.id)? {
+                Some(r) if r.state.status.is_live() => return Ok(CleanupOutcome::StillRunning),
+                Some(r) => {
+                    self.release_resources(&r);
+                    r
+                }
+                None => return Ok(CleanupOutcome::Stopped),
+            }
+        };
+        if rec.state.status != Status::Exited || self.claimed_by(&rec, RESTARTING_MARKER) {
             return Ok(CleanupOutcome::Stopped);
         }
         if rec.config.auto_remove {
-            if self.foreground_attached(&rec) {
+            if self.claimed_by(&rec, ATTACHED_MARKER) {
                 return Ok(CleanupOutcome::Stopped);
             }
             self.remove_container(&rec.id, RemoveOptions::default())?;
@@ -73,7 +94,6 @@ impl Engine {
         // Back off: 100 ms doubling per restart, at most 10 s.
         let delay = 100u64 << rec.state.restart_count.min(7);
         std::thread::sleep(Duration::from_millis(delay.min(10_000)));
-        let store = self.containers()?;
         {
             let _lock = store.lock(&rec.id)?;
             let Some(mut current) = store.get(&rec.id)? else {

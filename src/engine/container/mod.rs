@@ -5,12 +5,20 @@
 pub mod attach;
 pub mod cleanup;
 pub mod create;
+pub mod detach_keys;
+pub mod exec;
 pub mod logs;
+pub mod pause;
+pub mod prune;
 pub mod reconcile;
 pub mod remove;
+pub mod rename;
+pub mod restart;
 pub mod spec;
 pub mod start;
+pub mod stats;
 pub mod stop;
+pub mod top;
 
 use crate::engine::lookup::LookupError;
 use crate::engine::pull::PullError;

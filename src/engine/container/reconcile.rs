@@ -3,6 +3,8 @@
 //! directory. Every command that reads containers goes through here, so a
 //! container is never shown "running" after it stopped.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 
 use crate::engine::container::ContainerError;
@@ -35,6 +37,19 @@ pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
         (Some(pid), None) => process_start_time(pid).is_some(),
         _ => false,
     }
+}
+
+/// Whether the runtime `name`, with its state under `state_base/name`, may
+/// know container `id`. runc, crun and youki keep a container's state in
+/// `<state root>/<id>` from `create` until `delete`: without that directory
+/// they know nothing of it, and asking them to delete it (a process start,
+/// several milliseconds for runc) would only say so. Other runtimes are
+/// always asked.
+pub fn runtime_may_know(state_base: &Path, name: &str, id: &str) -> bool {
+    if !matches!(name, "runc" | "crun" | "youki") || id.is_empty() || id.contains('/') {
+        return true;
+    }
+    std::fs::symlink_metadata(state_base.join(name).join(id)).is_ok()
 }
 
 impl Engine {
@@ -100,10 +115,11 @@ impl Engine {
         if let Err(e) = self.store().unmount_rootfs(&rootfs) {
             tracing::warn!("{e}");
         }
-        if let Ok(rt) = crate::runtime::select::select(
-            Some(&rec.runtime),
-            &self.paths().runroot.join("runtime"),
-        ) {
+        let state_base = self.paths().runroot.join("runtime");
+        if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {
+            if !runtime_may_know(&state_base, rt.name(), &rec.id) {
+                return;
+            }
             if let Err(e) = rt.delete(&rec.id, true) {
                 tracing::debug!("{e}");
             }
@@ -137,5 +153,21 @@ mod tests {
         assert!(process_alive(Some(me), Some(start)));
         assert!(!process_alive(Some(me), Some(start + 1)));
         assert!(!process_alive(None, None));
+    }
+
+    #[test]
+    fn runtimes_without_state_for_a_container_are_not_asked() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let base = d.path();
+        for name in ["runc", "crun", "youki"] {
+            assert!(!runtime_may_know(base, name, "abc"), "{name}");
+            std::fs::create_dir_all(base.join(name).join("abc")).expect("mkdir");
+            assert!(runtime_may_know(base, name, "abc"), "{name}");
+            assert!(!runtime_may_know(base, name, "abd"), "{name}");
+        }
+        // Runtimes whose layout is not known are always asked.
+        assert!(runtime_may_know(base, "runsc", "abc"));
+        assert!(runtime_may_know(base, "runc", ""));
+        assert!(runtime_may_know(base, "runc", "../x"));
     }
 }

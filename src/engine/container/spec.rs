@@ -1,7 +1,7 @@
 //! From a container record to the runtime's spec options: the image's
 //! defaults (environment, working directory, user) under the user's options.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::PosixRlimitType;
 
@@ -54,6 +54,18 @@ fn ulimit(u: &Ulimit) -> Result<spec::Ulimit, ContainerError> {
     })
 }
 
+/// The cgroup under which root's containers live in every hierarchy, as
+/// podman's cgroupfs manager keeps its own (`/libpod_parent`).
+pub const CGROUP_PARENT: &str = "/skiff";
+
+/// The cgroup of container `id`. Left without one, the runtime nests the
+/// container under the cgroup of whatever process runs it (the monitor, so
+/// the shell or unit that ran skiff): on a cgroup v2 host that cgroup holds
+/// processes, so controllers cannot be enabled below it and limits fail.
+pub fn cgroups_path(id: &str) -> PathBuf {
+    PathBuf::from(format!("{CGROUP_PARENT}/{id}"))
+}
+
 /// The image's environment with the user's entries on top (same name:
 /// the user's wins).
 pub fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
@@ -84,6 +96,9 @@ impl Engine {
             },
         };
         let mut opts = SpecOptions::new(rootfs.to_owned(), rec.args.clone(), caller, Host::probe());
+        if caller == Caller::Root {
+            opts.cgroups_path = Some(cgroups_path(&rec.id));
+        }
         let user = spec::user::resolve(
             rootfs,
             c.user.as_deref().unwrap_or(""),
@@ -156,6 +171,11 @@ mod tests {
             &["A=2".into(), "B=3".into()],
         );
         assert_eq!(merged, ["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn containers_get_a_cgroup_of_their_own() {
+        assert_eq!(cgroups_path("abc"), Path::new("/skiff/abc"));
     }
 
     #[test]

@@ -90,7 +90,7 @@ fn read_sync(pipe: std::fs::File) -> Result<i32, String> {
 impl Engine {
     /// The command line that cleans up after a container exits (run by the
     /// monitor).
-    fn exit_command(&self, id: &str) -> Vec<String> {
+    pub(crate) fn exit_command(&self, id: &str) -> Vec<String> {
         let exe = std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "skiff".to_string());
@@ -170,6 +170,13 @@ impl Engine {
         };
         if rec.state.status.is_live() {
             return Ok(rec);
+        }
+        if self.privilege() == crate::config::paths::Privilege::Rootless
+            && !crate::sys::is_in_user_namespace()
+        {
+            return Err(ContainerError::Invalid(
+                "running containers as an unprivileged user needs skiff's rootless user namespace, which this version does not set up yet: run as root".into(),
+            ));
         }
         let bundle = store.rundir(&rec.id);
         crate::config::paths::ensure_private_dir(&bundle)
@@ -267,7 +274,9 @@ impl Engine {
             cmd.arg("--log-size-max").arg(max.to_string());
         }
         if rec.config.tty {
-            cmd.arg("-t");
+            // A pty has no end of input: a client that detaches must not
+            // take the keyboard away from the next one.
+            cmd.args(["-t", "--leave-stdin-open"]);
         }
         if rec.config.interactive {
             cmd.arg("-i");

@@ -1,12 +1,14 @@
 //! `stop` and `kill`: signals through the OCI runtime, then waiting for the
-//! monitor to record the exit.
+//! monitor to record the exit. A paused container is thawed right after the
+//! stop signal is sent, so it sees the signal (as docker does; podman 4
+//! refuses to stop a paused container).
 
 use std::time::{Duration, Instant};
 
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::runtime::external::ExternalRuntime;
-use crate::state::container::ContainerRecord;
+use crate::state::container::{ContainerRecord, Status};
 
 /// `stop`'s default grace period, in seconds.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
@@ -25,7 +27,10 @@ impl Engine {
         limit: Duration,
     ) -> Result<Option<ContainerRecord>, ContainerError> {
         let start = Instant::now();
-        let mut nap = Duration::from_millis(2);
+        // The monitor writes the exit file about a millisecond after it
+        // closes the attach connection (an attached `run` starts waiting
+        // then): look often at first, then back off to 50 ms.
+        let mut nap = Duration::from_micros(250);
         loop {
             let rec = self.find_container(id)?;
             if !rec.state.status.is_live() {
@@ -63,6 +68,9 @@ impl Engine {
             if let Err(e) = rt.kill(&rec.id, signal, false) {
                 tracing::debug!("{e}");
             }
+            if rec.state.status == Status::Paused {
+                self.thaw_for_signal(rec)?;
+            }
             if let Some(done) = self.wait_exited(&rec.id, Duration::from_secs(timeout))? {
                 return Ok(done);
             }
@@ -73,6 +81,9 @@ impl Engine {
         }
         if let Err(e) = rt.kill(&rec.id, libc::SIGKILL, true) {
             tracing::debug!("{e}");
+        }
+        if rec.state.status == Status::Paused {
+            self.thaw_for_signal(rec)?;
         }
         match self.wait_exited(&rec.id, Duration::from_secs(30))? {
             Some(done) => Ok(done),
