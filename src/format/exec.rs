@@ -107,6 +107,8 @@ impl<'t, 'a> State<'t, 'a> {
     }
 
     fn range(&mut self, dot: &Val<'a>, b: &'t Branch) -> Result<Flow, TemplateError> {
+        // A template is the user's own, but a typo must not exhaust memory.
+        const MAX_REPEAT: u64 = 1_000_000;
         let mark = self.vars.len();
         let v = self.commands(dot, &b.pipe)?;
         let items: Vec<(Val<'a>, Val<'a>)> = match v {
@@ -117,6 +119,12 @@ impl<'t, 'a> State<'t, 'a> {
                     Value::Null => Vec::new(),
                     Value::Number(n) if !n.is_f64() => {
                         let count = n.as_u64().unwrap_or(0);
+                        if count > MAX_REPEAT {
+                            return self.fail(
+                                b.pipe.span,
+                                format!("range count {count} is too large (at most {MAX_REPEAT})"),
+                            );
+                        }
                         (0..count)
                             .map(|i| (Val::owned(Value::from(i)), Val::owned(Value::from(i))))
                             .collect()

@@ -138,7 +138,12 @@ pub(crate) fn call<'a>(name: &str, args: Vec<Val<'a>>, mode: Mode) -> Result<Val
             want(name, &args, 3)?;
             let s = string_arg(&args[0])?;
             let count = |v: &Val| -> Result<usize, String> {
-                usize::try_from(int_arg(v)?).map_err(|_| calling("negative count".to_owned()))
+                let n = usize::try_from(int_arg(v)?)
+                    .map_err(|_| calling("negative count".to_owned()))?;
+                if n > 1_000_000 {
+                    return Err(calling(format!("count {n} is too large (at most 1000000)")));
+                }
+                Ok(n)
             };
             let (before, after) = (count(&args[1])?, count(&args[2])?);
             if s.is_empty() {

@@ -268,3 +268,20 @@ fn write_errors_are_reported() {
         other => panic!("unexpected error {other}"),
     }
 }
+
+#[test]
+fn huge_repeat_counts_are_errors_not_memory_exhaustion() {
+    let data = serde_json::json!({"N": 3_000_000_000u64});
+    let t = crate::format::Template::parse("{{range .N}}{{end}}").expect("parses");
+    assert!(t
+        .render(&data)
+        .expect_err("too large")
+        .to_string()
+        .contains("too large"));
+    let t = crate::format::Template::parse("{{pad \"x\" 99999999999 0}}").expect("parses");
+    assert!(t
+        .render(&data)
+        .expect_err("too large")
+        .to_string()
+        .contains("too large"));
+}
