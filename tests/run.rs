@@ -381,3 +381,83 @@ fn no_descriptor_of_skiff_leaks_into_the_container() {
         .ok();
     assert_eq!(cwd.trim(), "/skiff");
 }
+
+#[test]
+fn concurrent_runs_and_a_killed_cli_leave_consistent_state() {
+    if !ready() {
+        return;
+    }
+    let s = skiff();
+    // 20 detached runs at once, distinct names: all succeed.
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            s.cmd([
+                "run",
+                "-d",
+                "--name",
+                &format!("par{i}"),
+                "skiff-test/busybox",
+                "sleep",
+                "30",
+            ])
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let running = s.run(["ps", "-q"]).ok();
+    assert_eq!(running.lines().count(), 20);
+    s.run(["rm", "-a", "-f", "-t", "0"]).ok();
+
+    // kill -9 of the CLI at different moments of a run.
+    for delay in [1u64, 5, 15, 30, 60, 120] {
+        let mut child = s
+            .cmd(["run", "-d", "skiff-test/busybox", "sleep", "30"])
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever is left shows in ps -a and goes with rm -f.
+        let listed = s.run(["ps", "-a", "--format", "{{.ID}} {{.State}}"]).ok();
+        for line in listed.lines() {
+            let state = line.split_whitespace().nth(1).unwrap_or("");
+            assert!(
+                ["created", "running", "exited"].contains(&state),
+                "consistent state after a killed CLI: {line}"
+            );
+        }
+        s.run(["rm", "-a", "-f", "-t", "0"]).ok();
+        assert_eq!(s.run(["ps", "-a", "-q"]).ok().trim(), "");
+    }
+    wait_for(|| mounts_of(&s).is_empty(), "no mounts left");
+    wait_for(
+        || processes_of(&s).is_empty(),
+        "no monitor or runtime process left",
+    );
+}
+
+/// Live (not zombie) processes whose command line names this
+/// installation's directories: monitors, runtimes, cleanups.
+fn processes_of(s: &Skiff) -> Vec<String> {
+    let dir = s.dir().display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&dir) && process_alive(pid) {
+            out.push(format!("{pid}: {cmd}"));
+        }
+    }
+    out
+}
