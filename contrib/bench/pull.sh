@@ -15,7 +15,10 @@ skiff=${SKIFF:-$top/target/release/skiff}
 work=$(mktemp -d -t skiff-bench.XXXXXX)
 regpid=
 cleanup() {
-    [[ -n $regpid ]] && kill "$regpid" 2>/dev/null && wait "$regpid" 2>/dev/null
+    if [[ -n $regpid ]]; then
+        kill "$regpid" 2>/dev/null || true
+        wait "$regpid" 2>/dev/null || true
+    fi
     rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT

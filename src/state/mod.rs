@@ -167,7 +167,8 @@ impl ContainerStore {
     /// All records, newest first.
     pub fn list(&self) -> Result<Vec<ContainerRecord>, StateError> {
         let mut out = self.get_many(&self.ids()?)?;
-        out.sort_by_key(|r| std::cmp::Reverse(r.created));
+        // Records are large: sort (key, index) pairs, then move each once.
+        out.sort_by_cached_key(|r| std::cmp::Reverse(r.created));
         Ok(out)
     }
 
@@ -189,13 +190,13 @@ impl ContainerStore {
         if threads == 1 {
             return read(ids);
         }
-        let chunk = ids.len().div_ceil(threads);
+        let mut parts = ids.chunks(ids.len().div_ceil(threads));
+        let first = parts.next().unwrap_or_default();
         std::thread::scope(|scope| {
-            let workers: Vec<_> = ids
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || read(part)))
-                .collect();
+            let workers: Vec<_> = parts.map(|part| scope.spawn(move || read(part))).collect();
+            // This thread reads the first part meanwhile.
             let mut out = Vec::with_capacity(ids.len());
+            out.extend(read(first)?);
             for w in workers {
                 match w.join() {
                     Ok(records) => out.extend(records?),

@@ -95,8 +95,20 @@ pub fn start_attached(
             .unwrap_or(rec);
         Ok(Attached::Exited(done.state.exit_code.unwrap_or(0)))
     })();
-    let _ = std::fs::remove_file(&marker);
+    // After an exit the caller drops the marker once it is done (`run --rm`
+    // removes the container first, so its cleanup does not race it).
+    if !matches!(result, Ok(Attached::Exited(_))) {
+        let _ = std::fs::remove_file(&marker);
+    }
     result
+}
+
+/// Drop the marker that tells the container's cleanup a foreground command
+/// is in charge of it.
+pub fn release_attach_marker(engine: &Engine, id: &str) {
+    if let Ok(store) = engine.containers() {
+        let _ = std::fs::remove_file(store.rundir(id).join(ATTACHED_MARKER));
+    }
 }
 
 /// 126/127 for a command that could not be run, 125 for the rest.
@@ -151,6 +163,7 @@ pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.rm {
         remove(&engine);
     }
+    release_attach_marker(&engine, &rec.id);
     let code = code.map_err(exec_failure)?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

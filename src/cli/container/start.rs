@@ -36,7 +36,14 @@ pub fn run(ctx: &CliContext, args: StartArgs) -> anyhow::Result<ExitCode> {
         let rec = engine.find_container(&args.containers[0])?;
         return match start_attached(&engine, &rec.id, args.interactive, rec.config.tty, &keys)? {
             Attached::Detached => Ok(ExitCode::SUCCESS),
-            Attached::Exited(code) => Ok(ExitCode::from(code.clamp(0, 255) as u8)),
+            Attached::Exited(code) => {
+                // The foreground command, not the cleanup, carries out --rm.
+                if rec.config.auto_remove {
+                    let _ = engine.remove_container(&rec.id, Default::default());
+                }
+                crate::cli::container::run::release_attach_marker(&engine, &rec.id);
+                Ok(ExitCode::from(code.clamp(0, 255) as u8))
+            }
         };
     }
     let mut first_err = None;

@@ -183,8 +183,15 @@ impl Engine {
             .map_err(|e| ContainerError::Invalid(format!("creating {}: {e}", bundle.display())))?;
         let _ = std::fs::remove_file(store.exits_dir().join(&rec.id));
         let runtime = self.runtime_for(&rec)?;
-        // Whatever the runtime remembers of an earlier run goes first.
-        let _ = runtime.delete(&rec.id, true);
+        // Whatever the runtime remembers of an earlier run goes first (a
+        // new container has nothing: skip the runtime's start-up cost).
+        if crate::engine::container::reconcile::runtime_may_know(
+            &self.paths().runroot.join("runtime"),
+            runtime.name(),
+            &rec.id,
+        ) {
+            let _ = runtime.delete(&rec.id, true);
+        }
         self.prepare_bundle(&rec, &bundle)?;
         let started = self.launch_monitor(&rec, &bundle, &runtime);
         let (pid, monitor_pid) = match started {
