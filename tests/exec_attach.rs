@@ -7,48 +7,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
-
-fn ready() -> bool {
-    if !require_tools(&["docker-registry", "skopeo", "jq", "runc", "setsid"])
-        || !fixture_tools_present()
-    {
-        return false;
-    }
-    if !is_root() {
-        skip("running containers needs root until the rootless milestone lands");
-        return false;
-    }
-    true
-}
-
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push(&reg, "busybox");
-        reg
-    })
-}
-
-fn skiff() -> Skiff {
-    let s = Skiff::with_registry(registry());
-    s.run(["pull", "-q", "skiff-test/busybox"]).ok();
-    s
-}
-
-fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
-    for _ in 0..200 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// A running container `name` that sleeps; returns its id.
 fn sleeper(s: &Skiff, name: &str) -> String {
@@ -93,10 +54,10 @@ fn in_pty(s: &Skiff, rows: u16, cols: u16, args: &[&str]) -> PtyChild {
 
 #[test]
 fn exec_returns_the_commands_exit_code_and_output() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let id = sleeper(&s, "c");
     let out = s.run(["exec", "c", "sh", "-c", "echo out; echo err >&2; exit 4"]);
     assert_eq!(out.code(), Some(4), "{out}");
@@ -173,10 +134,10 @@ fn exec_returns_the_commands_exit_code_and_output() {
 
 #[test]
 fn exec_detached_runs_in_the_background() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let id = sleeper(&s, "bg");
     let session = s
         .run([
@@ -202,10 +163,10 @@ fn exec_detached_runs_in_the_background() {
 
 #[test]
 fn exec_into_a_container_that_is_not_running_fails() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let msg =
         "Error: can only create exec sessions on running containers: container state improper";
     s.run(["create", "--name", "new", "skiff-test/busybox", "true"])
@@ -221,10 +182,10 @@ fn exec_into_a_container_that_is_not_running_fails() {
 
 #[test]
 fn run_it_answers_a_prompt_and_follows_the_window_size() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let mut run = in_pty(
         &s,
         24,
@@ -275,10 +236,10 @@ fn run_it_answers_a_prompt_and_follows_the_window_size() {
 
 #[test]
 fn detach_keys_leave_the_container_running_and_attach_resumes() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let mut run = in_pty(
         &s,
         24,
@@ -309,10 +270,10 @@ fn detach_keys_leave_the_container_running_and_attach_resumes() {
 
 #[test]
 fn start_ai_and_exec_t_use_the_terminal() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "create",
         "-it",
@@ -347,10 +308,10 @@ fn start_ai_and_exec_t_use_the_terminal() {
 
 #[test]
 fn attach_without_stdin_prints_output_until_the_container_exits() {
-    if !ready() {
+    if !containers_ready(&["setsid"]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",

@@ -4,46 +4,9 @@
 
 mod common;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
-
-fn ready() -> bool {
-    if !require_tools(&["docker-registry", "skopeo", "jq", "runc"]) || !fixture_tools_present() {
-        return false;
-    }
-    if !is_root() {
-        skip("running containers needs root until the rootless milestone lands");
-        return false;
-    }
-    true
-}
-
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push(&reg, "busybox");
-        reg
-    })
-}
-
-fn skiff() -> Skiff {
-    let s = Skiff::with_registry(registry());
-    s.run(["pull", "-q", "skiff-test/busybox"]).ok();
-    s
-}
-
-fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
-    for _ in 0..200 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn inspect(s: &Skiff, name: &str, field: &str) -> String {
     s.run(["container", "inspect", "--format", field, name])
@@ -61,10 +24,10 @@ fn ticks(s: &Skiff, name: &str) -> usize {
 
 #[test]
 fn pause_freezes_and_unpause_thaws() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -131,10 +94,10 @@ fn pause_freezes_and_unpause_thaws() {
 
 #[test]
 fn a_paused_container_stops_with_its_stop_signal() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -168,10 +131,10 @@ fn a_paused_container_stops_with_its_stop_signal() {
 
 #[test]
 fn restart_stops_and_starts_again() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let script = "echo started; trap 'echo stopping; exit 0' TERM; while true; do sleep 0.05; done";
     s.run([
         "run",
@@ -225,10 +188,10 @@ fn restart_stops_and_starts_again() {
 
 #[test]
 fn restart_keeps_an_rm_container_and_skips_its_policy() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -271,10 +234,10 @@ fn restart_keeps_an_rm_container_and_skips_its_policy() {
 
 #[test]
 fn rename_moves_the_name() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -319,10 +282,10 @@ fn rename_moves_the_name() {
 
 #[test]
 fn container_prune_removes_what_does_not_run() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run(["create", "--name", "created", "skiff-test/busybox", "true"])
         .ok();
     s.run(["run", "--name", "exited", "skiff-test/busybox", "true"])

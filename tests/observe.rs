@@ -5,46 +5,7 @@
 
 mod common;
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use common::*;
-
-fn ready() -> bool {
-    if !require_tools(&["docker-registry", "skopeo", "jq", "runc"]) || !fixture_tools_present() {
-        return false;
-    }
-    if !is_root() {
-        skip("running containers needs root until the rootless milestone lands");
-        return false;
-    }
-    true
-}
-
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push(&reg, "busybox");
-        reg
-    })
-}
-
-fn skiff() -> Skiff {
-    let s = Skiff::with_registry(registry());
-    s.run(["pull", "-q", "skiff-test/busybox"]).ok();
-    s
-}
-
-fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
-    for _ in 0..200 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// Split a table line into its columns (two or more spaces apart).
 fn columns(line: &str) -> Vec<String> {
@@ -57,10 +18,10 @@ fn columns(line: &str) -> Vec<String> {
 
 #[test]
 fn top_lists_the_container_processes() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -119,10 +80,10 @@ fn top_lists_the_container_processes() {
 
 #[test]
 fn stats_reads_the_container_cgroup() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -215,10 +176,10 @@ fn stats_reads_the_container_cgroup() {
 
 #[test]
 fn memory_cpu_and_pids_limits_reach_the_cgroup() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     // v1 controllers (this host) or the unified tree (a v2 host).
     let show = "if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then \
         cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us \

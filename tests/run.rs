@@ -5,66 +5,16 @@
 
 mod common;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::*;
 
-fn ready() -> bool {
-    if !require_tools(&["docker-registry", "skopeo", "jq", "runc"]) || !fixture_tools_present() {
-        return false;
-    }
-    if !is_root() {
-        skip("running containers needs root until the rootless milestone lands");
-        return false;
-    }
-    true
-}
-
-fn registry() -> &'static Registry {
-    static REG: OnceLock<Registry> = OnceLock::new();
-    REG.get_or_init(|| {
-        let reg = Registry::start(Auth::None);
-        fixtures().push(&reg, "busybox");
-        reg
-    })
-}
-
-fn skiff() -> Skiff {
-    let s = Skiff::with_registry(registry());
-    s.run(["pull", "-q", "skiff-test/busybox"]).ok();
-    s
-}
-
-/// Mounts under this installation's directories.
-fn mounts_of(s: &Skiff) -> Vec<String> {
-    let dir = s.dir().display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(&dir))
-        .map(str::to_string)
-        .collect()
-}
-
-fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
-    // Generous: CI machines are small and shared.
-    for _ in 0..600 {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[test]
 fn run_returns_the_exit_code_and_relays_output() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let out = s.run([
         "run",
         "--name",
@@ -117,10 +67,10 @@ fn run_returns_the_exit_code_and_relays_output() {
 
 #[test]
 fn commands_that_cannot_run_give_126_and_127() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let err = s
         .run(["run", "--rm", "skiff-test/busybox", "/no/such/binary"])
         .fails(127);
@@ -137,10 +87,10 @@ fn commands_that_cannot_run_give_126_and_127() {
 
 #[test]
 fn detached_containers_stop_kill_and_rm() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let id = s
         .run(["run", "-d", "--name", "sleeper", "skiff-test/busybox", "sh", "-c", "trap 'echo got TERM; exit 7' TERM; trap 'echo got USR1; exit 5' USR1; echo ready; while true; do sleep 0.1; done"])
         .ok();
@@ -190,10 +140,10 @@ fn detached_containers_stop_kill_and_rm() {
 
 #[test]
 fn rm_force_and_wait() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -223,10 +173,10 @@ fn rm_force_and_wait() {
 
 #[test]
 fn restart_policies_are_carried_out_without_a_daemon() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -263,10 +213,10 @@ fn restart_policies_are_carried_out_without_a_daemon() {
 
 #[test]
 fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     s.run([
         "run",
         "-d",
@@ -359,10 +309,10 @@ fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
 
 #[test]
 fn no_descriptor_of_skiff_leaks_into_the_container() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     let out = s
         .run(["run", "--rm", "skiff-test/busybox", "ls", "/proc/self/fd"])
         .ok();
@@ -384,10 +334,10 @@ fn no_descriptor_of_skiff_leaks_into_the_container() {
 
 #[test]
 fn concurrent_runs_and_a_killed_cli_leave_consistent_state() {
-    if !ready() {
+    if !containers_ready(&[]) {
         return;
     }
-    let s = skiff();
+    let s = busybox_skiff();
     // 20 detached runs at once, distinct names: all succeed.
     let children: Vec<_> = (0..20)
         .map(|i| {
@@ -442,22 +392,4 @@ fn concurrent_runs_and_a_killed_cli_leave_consistent_state() {
         || processes_of(&s).is_empty(),
         "no monitor or runtime process left",
     );
-}
-
-/// Live (not zombie) processes whose command line names this
-/// installation's directories: monitors, runtimes, cleanups.
-fn processes_of(s: &Skiff) -> Vec<String> {
-    let dir = s.dir().display().to_string();
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains(&dir) && process_alive(pid) {
-            out.push(format!("{pid}: {cmd}"));
-        }
-    }
-    out
 }

@@ -31,6 +31,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod command;
+mod containers;
 mod fixtures;
 mod http;
 mod pty;
@@ -40,6 +41,9 @@ mod token;
 mod tools;
 
 pub use command::{Cmd, Output, RunError};
+pub use containers::{
+    busybox_registry, busybox_skiff, containers_ready, mounts_of, processes_of, wait_for,
+};
 pub use fixtures::{
     build_script, fixture_tools_present, fixtures, push_to, registry_tools_present, sha256_digest,
     shared_registry, skopeo, Fixtures, Image, Platform, NAMESPACE,

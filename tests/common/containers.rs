@@ -1,0 +1,85 @@
+//! Helpers for the tests that run containers: the readiness check (tools,
+//! root until the rootless milestone), an installation with the busybox
+//! fixture pulled, polling, and what a test must not leave behind.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::fixtures::{fixture_tools_present, fixtures};
+use super::registry::{Auth, Registry};
+use super::skiff::Skiff;
+use super::tools::{is_root, process_alive, require_tools, skip};
+
+/// Whether container tests can run here; prints why not otherwise.
+/// `extra` names tools a test file needs beyond the common ones.
+pub fn containers_ready(extra: &[&str]) -> bool {
+    let mut tools = vec!["docker-registry", "skopeo", "jq", "runc"];
+    tools.extend_from_slice(extra);
+    if !require_tools(&tools) || !fixture_tools_present() {
+        return false;
+    }
+    if !is_root() {
+        skip("running containers needs root until the rootless milestone lands");
+        return false;
+    }
+    true
+}
+
+/// One open registry with the busybox fixture, shared by a test binary.
+pub fn busybox_registry() -> &'static Registry {
+    static REG: OnceLock<Registry> = OnceLock::new();
+    REG.get_or_init(|| {
+        let reg = Registry::start(Auth::None);
+        fixtures().push(&reg, "busybox");
+        reg
+    })
+}
+
+/// A fresh installation with `skiff-test/busybox` pulled.
+pub fn busybox_skiff() -> Skiff {
+    let s = Skiff::with_registry(busybox_registry());
+    s.run(["pull", "-q", "skiff-test/busybox"]).ok();
+    s
+}
+
+/// Poll `f` until it holds (generous: CI machines are small and shared).
+#[track_caller]
+pub fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
+    for _ in 0..600 {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Mounts under this installation's directories.
+pub fn mounts_of(s: &Skiff) -> Vec<String> {
+    let dir = s.dir().display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(&dir))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Live (not zombie) processes whose command line names this
+/// installation's directories: monitors, runtimes, cleanups.
+pub fn processes_of(s: &Skiff) -> Vec<String> {
+    let dir = s.dir().display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&dir) && process_alive(pid) {
+            out.push(format!("{pid}: {cmd}"));
+        }
+    }
+    out
+}
