@@ -159,14 +159,15 @@ fn rm_force_and_wait() {
         "run",
         "-d",
         "--name",
-        "f",
+        "forced",
         "skiff-test/busybox",
         "sleep",
         "100",
     ])
     .ok();
-    s.run(["rm", "-f", "-t", "0", "f"]).ok();
-    s.run(["container", "exists", "f"]).fails(1);
+    // Not a hex string: a name like "f" is also an id prefix.
+    s.run(["rm", "-f", "-t", "0", "forced"]).ok();
+    s.run(["container", "exists", "forced"]).fails(1);
     s.run(["rm", "-a"]).ok();
     assert!(mounts_of(&s).is_empty());
 }
