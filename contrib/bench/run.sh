@@ -20,6 +20,8 @@ set -euo pipefail
 RUNS=${1:-10}
 WARMUP=2
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=contrib/bench/lib.sh
+. "$top/contrib/bench/lib.sh"
 skiff=${SKIFF:-$top/target/release/skiff}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -48,7 +50,7 @@ sk() { "$skiff" --root "$work/skiff/root" --runroot "$work/skiff/run" "$@"; }
 pm() { podman --root "$work/podman/root" --runroot "$work/podman/run" "$@"; }
 cleanup() {
     # (a failing last command here would end the trap under set -e)
-    if [[ -n $regpid ]]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; fi
+    stop_registry
     "$runc" --root "$work/runc-state" delete -f bench-ref >/dev/null 2>&1 || true
     sk rm -af -t 0 >/dev/null 2>&1 || true
     if [[ -n $podman_on ]]; then
@@ -57,42 +59,14 @@ cleanup() {
     fi
     # Whatever is still mounted under the scratch directory (podman keeps
     # its storage's own mounts) goes before it is removed.
-    grep -o " $work[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r |
-        while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
+    unmount_under "$work"
     rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-log:
-  level: error
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-"$top/tests/fixtures/build-images.sh" "$work/fixtures" "127.0.0.1:$port" >/dev/null 2>"$work/fixtures.log" ||
-    die "building the fixture images failed: $(tail -3 "$work/fixtures.log")"
-ref="127.0.0.1:$port/skiff-test/busybox:latest"
+start_registry
 
-# elapsed CMD...: run CMD (output discarded), print its wall time in µs.
-elapsed() {
-    local t0=$EPOCHREALTIME t1
-    "$@" >/dev/null 2>"$work/last.err" || { cat "$work/last.err" >&2; die "failed: $*"; }
-    t1=$EPOCHREALTIME
-    echo $(( (${t1/./} - ${t0/./}) ))
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-fastest() { sort -n | head -1; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN {print a - b}'; }
-ms() { awk -v us="$1" 'BEGIN {printf "%.1f", us/1000}'; }
 
 # --- skiff
 sk pull -q --tls-verify=false "$ref" >/dev/null
