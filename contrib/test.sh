@@ -7,6 +7,9 @@
 #   2. build every test binary once (cargo test --no-run)
 #   3. build the fixture images once (tests/fixtures/build-images.sh)
 #   4. root pass: unit and integration tests as root
+#   4b. crun pass: the container suites again with crun as the runtime, as
+#      root, when crun is installed (on a hybrid cgroup host, in a private
+#      mount namespace without the empty v2 mount, which crun refuses)
 #   5. rootless pass: integration tests as $SKIFF_TEST_USER (default
 #      skifftest, which needs /etc/subuid and /etc/subgid entries: see
 #      .ci/run) through runuser, with a private XDG_RUNTIME_DIR
@@ -115,6 +118,11 @@ COMMON_ENV=(
     "SKIFF_TEST_FIXTURES_SCRIPT=$WORK/build-images.sh"
 )
 
+# Set by a pass that needs them: a command line the test binaries run
+# under, and variables added to COMMON_ENV.
+WRAP=()
+PASS_ENV=()
+
 # run_pass NAME USER LIST...: run the test binaries listed in LIST files
 # (lines "BINARY<TAB>PACKAGE_DIR"), as USER ("" = the current user).
 run_pass() {
@@ -123,7 +131,7 @@ run_pass() {
     local log=$WORK/$name.log skips=$WORK/$name.skips
     : >"$log"
     : >"$skips"
-    local -a run env=("${COMMON_ENV[@]}" "SKIFF_TEST_SKIP_LOG=$skips")
+    local -a run env=("${COMMON_ENV[@]}" "${PASS_ENV[@]}" "SKIFF_TEST_SKIP_LOG=$skips")
     if [[ -n $user ]]; then
         local uid home xdg
         uid=$(id -u "$user")
@@ -136,7 +144,7 @@ run_pass() {
             "HOME=$home" "USER=$user" "LOGNAME=$user" "SHELL=/bin/sh" "LANG=C.UTF-8"
             "XDG_RUNTIME_DIR=$xdg")
     else
-        run=(env "${env[@]}" "PATH=$WORK/bin:$PATH")
+        run=("${WRAP[@]}" env "${env[@]}" "PATH=$WORK/bin:$PATH")
     fi
     say "$name pass${user:+ (as $user)}"
     while IFS=$'\t' read -r exe dir; do
@@ -153,6 +161,20 @@ run_pass() {
 if [[ $ME == 0 ]]; then
     if [[ $MODE != rootless ]]; then
         run_pass root "" "$WORK/unit.tsv" "$WORK/integration.tsv"
+        if command -v crun >/dev/null; then
+            # The suites that run containers, once more with crun.
+            grep -E '/(containers|run|run_options|lifecycle|exec_attach|observe)-[0-9a-f]+'$'\t' \
+                "$WORK/integration.tsv" >"$WORK/crun.tsv" || true
+            PASS_ENV=("SKIFF_TEST_RUNTIME=crun")
+            if mountpoint -q /sys/fs/cgroup/unified; then
+                WRAP=(unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
+            fi
+            run_pass crun "" "$WORK/crun.tsv"
+            PASS_ENV=()
+            WRAP=()
+        elif [[ ${CI:-} == true ]]; then
+            die "crun is not installed (see .ci/run)"
+        fi
     fi
     if [[ $MODE != root ]]; then
         if ! id -u "$TEST_USER" >/dev/null 2>&1; then

@@ -186,18 +186,48 @@ fn images_in_use_are_kept_unless_forced() {
 }
 
 #[test]
-fn unprivileged_run_says_what_is_missing() {
+fn unprivileged_users_run_as_root_of_their_user_namespace() {
     if !tools() {
         return;
     }
     if is_root() {
-        skip("checks the unprivileged message; the root pass runs containers");
+        skip("checks the rootless user namespace; the root pass needs none");
         return;
     }
     let s = Skiff::with_registry(registry());
-    let err = s
-        .run(["run", "--rm", "skiff-test/busybox", "true"])
-        .fails(125);
-    assert!(err.contains("rootless user namespace"), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = s
+        .run(["run", "--rm", "skiff-test/busybox", "id", "-u"])
+        .ok();
+    assert_eq!(out.trim(), "0");
+    // One pause process holds the namespace; skiff unshare enters it.
+    let pause = s.pause_pid().expect("a pause process");
+    assert_eq!(s.run(["unshare", "id", "-u"]).ok().trim(), "0");
+    assert_eq!(s.pause_pid(), Some(pause));
+    let map = s.run(["unshare", "cat", "/proc/self/uid_map"]).ok();
+    let first: Vec<&str> = map
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        first[..2],
+        ["0", nix::unistd::getuid().to_string().as_str()],
+        "{map}"
+    );
+    s.run(["unshare", "sh", "-c", "exit 3"]).fails(3);
+    s.run(["unshare", "/nonexistent"]).fails(127);
+    // Without cgroups, one warning, the first time only.
+    if !cgroups_usable() {
+        std::fs::remove_file(s.runroot().join("no-cgroups-warned")).expect("marker");
+        let first = s.run(["run", "--rm", "skiff-test/busybox", "true"]);
+        assert_eq!(first.code(), Some(0), "{first}");
+        assert!(
+            first.stderr().contains("without resource limits"),
+            "{first}"
+        );
+        assert_eq!(first.stderr().lines().count(), 1, "{first}");
+        let second = s.run(["run", "--rm", "skiff-test/busybox", "true"]);
+        assert_eq!(second.stderr(), "", "{second}");
+    }
 }

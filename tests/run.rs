@@ -1,7 +1,7 @@
 //! Running containers: exit codes, output and logs, detached containers,
 //! stop/kill signal delivery, `--rm`, restart policies, a killed monitor, a
-//! wiped run directory, and no leaked mounts or descriptors. Root only until
-//! the rootless milestone gives unprivileged users a user namespace.
+//! wiped run directory, and no leaked mounts or descriptors. Root and
+//! rootless (inside the user's user namespace).
 
 mod common;
 
@@ -280,6 +280,23 @@ fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
     let cpid = s
         .run(["container", "inspect", "--format", "{{.State.Pid}}", "gone"])
         .ok();
+    let gone_id = s
+        .run(["container", "inspect", "--format", "{{.Id}}", "gone"])
+        .ok();
+    // Every mounted hierarchy, v1 and v2.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let gone_cgroups: Vec<std::path::PathBuf> = mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup ") || l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|h| std::path::Path::new(h).join("skiff").join(gone_id.trim()))
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        !gone_cgroups.is_empty(),
+        cgroups_usable(),
+        "the container has a cgroup where containers get them"
+    );
     let mpid = s
         .run([
             "container",
@@ -292,10 +309,18 @@ fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
     let _ = std::process::Command::new("kill")
         .args(["-9", mpid.trim(), cpid.trim()])
         .status();
-    for m in mounts_of(&s) {
-        let _ = std::process::Command::new("umount")
-            .args(["-l", &m])
+    if let Some(pause) = s.pause_pid() {
+        // Rootless: the reboot also ends the user namespace, and with it
+        // the mount namespace and its mounts.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pause.to_string()])
             .status();
+    } else {
+        for m in mounts_of(&s) {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", &m])
+                .status();
+        }
     }
     let _ = std::fs::remove_dir_all(s.runroot());
     let states = s
@@ -306,6 +331,10 @@ fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
     assert_eq!(states, ["again created", "gone exited"]);
     assert_eq!(s.run(["start", "-a", "again"]).ok(), "back\n");
     s.run(["rm", "-a", "-f"]).ok();
+    // The runtime's state went with the run directory: rm removed the
+    // cgroup itself.
+    let left: Vec<_> = gone_cgroups.iter().filter(|p| p.exists()).collect();
+    assert!(left.is_empty(), "cgroups left behind: {left:?}");
 }
 
 #[test]

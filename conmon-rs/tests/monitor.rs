@@ -4,7 +4,8 @@
 //! runc and a static /bin/busybox (Debian's busybox-static); skips saying
 //! why otherwise.
 
-use std::io::Write;
+mod support;
+
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -27,16 +28,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 const WAIT: Duration = Duration::from_secs(20);
 
 fn skip(reason: &str) {
-    let thread = std::thread::current();
-    let line = format!("SKIP monitor::{}: {reason}\n", thread.name().unwrap_or("?"));
-    eprint!("{line}");
-    if let Some(log) = std::env::var_os("SKIFF_TEST_SKIP_LOG") {
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
-    }
+    support::skip("monitor", reason);
 }
 
 /// Whether an ELF file has no program interpreter (is statically linked).

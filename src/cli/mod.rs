@@ -12,6 +12,7 @@ pub mod login;
 pub mod logout;
 pub mod output;
 pub mod system;
+pub mod unshare;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::config::paths::Privilege;
 use crate::engine::{Engine, EngineOptions};
 
 /// Global flags, accepted before the command.
@@ -82,6 +84,8 @@ pub enum Command {
     Top(container::top::TopArgs),
     /// Show resource usage of containers
     Stats(container::stats::StatsArgs),
+    /// List the ports a container publishes
+    Port(container::port::PortArgs),
     /// Rename a container
     Rename(container::rename::RenameArgs),
     /// Stop containers
@@ -125,6 +129,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out of a registry
     Logout(logout::LogoutArgs),
+    /// Run a command in the rootless user namespace
+    Unshare(unshare::UnshareArgs),
 }
 
 /// What a command needs: the parsed global options and, opened on demand,
@@ -134,7 +140,13 @@ pub struct CliContext {
 }
 
 impl CliContext {
+    /// The engine, inside the rootless user namespace for a normal user
+    /// (joined, or created, first: before any thread starts).
     pub fn engine(&self) -> anyhow::Result<Engine> {
+        if Privilege::current() == Privilege::Rootless {
+            let (paths, _) = Engine::resolve_paths(&self.options)?;
+            crate::engine::rootless::ensure(&paths.runroot)?;
+        }
         Engine::open(&self.options).context("opening the store")
     }
 }
@@ -212,7 +224,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restart(a) => container::restart::run(&ctx, a),
         Command::Top(a) => container::top::run(&ctx, a),
         Command::Stats(a) => container::stats::run(&ctx, a),
+        Command::Port(a) => container::port::run(&ctx, a),
         Command::Rename(a) => container::rename::run(&ctx, a),
+        Command::Unshare(a) => unshare::run(&ctx, a),
         Command::Stop(a) => container::stop::run(&ctx, a),
         Command::Kill(a) => container::kill::run(&ctx, a),
         Command::Wait(a) => container::wait::run(&ctx, a),

@@ -10,16 +10,41 @@ pub enum Privilege {
     Rootless,
 }
 
+/// Set by skiff once it joined the rootless user namespace (and inherited by
+/// the monitors and cleanups it starts): the user's id outside of it.
+pub const ROOTLESS_UID_ENV: &str = "_SKIFF_ROOTLESS_UID";
+/// The user's group id outside of it.
+pub const ROOTLESS_GID_ENV: &str = "_SKIFF_ROOTLESS_GID";
+
 impl Privilege {
     /// Decided by the real user id of the caller: a rootless user re-entering
     /// its own user namespace is still rootless.
     pub fn current() -> Self {
-        if nix::unistd::getuid().is_root() && std::env::var_os("_SKIFF_ROOTLESS_UID").is_none() {
+        if nix::unistd::getuid().is_root() && std::env::var_os(ROOTLESS_UID_ENV).is_none() {
             Privilege::Root
         } else {
             Privilege::Rootless
         }
     }
+}
+
+/// The caller's user id on the host: the same inside skiff's rootless user
+/// namespace (where `getuid` says 0).
+pub fn host_uid() -> nix::unistd::Uid {
+    std::env::var(ROOTLESS_UID_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(nix::unistd::Uid::from_raw)
+        .unwrap_or_else(nix::unistd::getuid)
+}
+
+/// The caller's group id on the host.
+pub fn host_gid() -> nix::unistd::Gid {
+    std::env::var(ROOTLESS_GID_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(nix::unistd::Gid::from_raw)
+        .unwrap_or_else(nix::unistd::getgid)
 }
 
 /// The directories skiff uses.
@@ -42,7 +67,7 @@ fn env_path(name: &str) -> Option<PathBuf> {
 
 fn home() -> PathBuf {
     env_path("HOME").unwrap_or_else(|| {
-        nix::unistd::User::from_uid(nix::unistd::getuid())
+        nix::unistd::User::from_uid(host_uid())
             .ok()
             .flatten()
             .map(|u| u.dir)
@@ -64,7 +89,7 @@ pub fn user_data_dir() -> PathBuf {
 /// `/tmp/skiff-run-UID` when it is unset.
 pub fn user_runtime_dir() -> PathBuf {
     env_path("XDG_RUNTIME_DIR")
-        .unwrap_or_else(|| PathBuf::from(format!("/tmp/skiff-run-{}", nix::unistd::getuid())))
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/skiff-run-{}", host_uid())))
 }
 
 impl Paths {

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::config::ConfigFileError;
+
 /// The parts of skiff.conf skiff understands. Unknown keys are an error, so a
 /// typo does not silently do nothing.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -22,32 +24,16 @@ pub struct StorageConf {
     pub runroot: Option<PathBuf>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SkiffConfError {
-    #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("parsing {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: toml::de::Error,
-    },
-}
-
 impl SkiffConf {
     /// Load `path`; a missing file is the default configuration.
-    pub fn load(path: &Path) -> Result<Self, SkiffConfError> {
+    pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|source| SkiffConfError::Parse {
+            Ok(text) => toml::from_str(&text).map_err(|source| ConfigFileError::Parse {
                 path: path.to_owned(),
                 source,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(SkiffConfError::Read {
+            Err(source) => Err(ConfigFileError::Read {
                 path: path.to_owned(),
                 source,
             }),

@@ -220,13 +220,19 @@ impl Engine {
                         let opts = crate::engine::container::remove::RemoveOptions {
                             force: true,
                             timeout: Some(0),
+                            depend: true,
                         };
-                        self.remove_container(c, opts).map_err(|e| {
-                            ImageOpError::RemoveContainers {
-                                id: rec.id.hex()[..12].to_string(),
-                                message: e.to_string(),
+                        match self.remove_container(c, opts) {
+                            Ok(_) => {}
+                            // Removed already, as a dependent of another.
+                            Err(e) if e.is_no_such_container() => {}
+                            Err(e) => {
+                                return Err(ImageOpError::RemoveContainers {
+                                    id: rec.id.hex()[..12].to_string(),
+                                    message: e.to_string(),
+                                })
                             }
-                        })?;
+                        }
                     }
                 }
             }

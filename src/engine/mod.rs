@@ -13,14 +13,17 @@ pub mod pipe;
 pub mod pull;
 pub mod push;
 pub mod remote;
+pub mod rootless;
 pub(crate) mod workers;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::config::containers_conf::ContainersConf;
 use crate::config::paths::{Paths, Privilege};
 use crate::config::registries::{Registries, RegistriesError};
-use crate::config::skiff_conf::{SkiffConf, SkiffConfError};
+use crate::config::skiff_conf::SkiffConf;
+use crate::config::ConfigFileError;
 use crate::image::auth::{AuthFile, AuthFileError};
 use crate::storage::driver::{Driver, UnknownDriver};
 use crate::storage::{Store, StoreError};
@@ -36,7 +39,7 @@ pub struct EngineOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Config(#[from] SkiffConfError),
+    Config(#[from] ConfigFileError),
     #[error("storage driver in configuration: {0}")]
     Driver(#[from] UnknownDriver),
     #[error(transparent)]
@@ -55,12 +58,14 @@ pub struct Engine {
     registries: OnceLock<Registries>,
     containers: OnceLock<crate::state::ContainerStore>,
     auth_file: OnceLock<AuthFile>,
+    containers_conf: OnceLock<ContainersConf>,
 }
 
 impl Engine {
-    pub fn open(opts: &EngineOptions) -> Result<Self, EngineError> {
-        let privilege = Privilege::current();
-        let mut paths = Paths::defaults(privilege);
+    /// The paths an engine opened with `opts` uses (flags over skiff.conf
+    /// over the defaults), and the configuration read for them.
+    pub fn resolve_paths(opts: &EngineOptions) -> Result<(Paths, SkiffConf), EngineError> {
+        let mut paths = Paths::defaults(Privilege::current());
         let conf = SkiffConf::load(&paths.config_file)?;
         if let Some(r) = opts.root.clone().or(conf.storage.root.clone()) {
             paths.root = r;
@@ -68,6 +73,12 @@ impl Engine {
         if let Some(r) = opts.runroot.clone().or(conf.storage.runroot.clone()) {
             paths.runroot = r;
         }
+        Ok((paths, conf))
+    }
+
+    pub fn open(opts: &EngineOptions) -> Result<Self, EngineError> {
+        let privilege = Privilege::current();
+        let (paths, conf) = Self::resolve_paths(opts)?;
         let driver = match opts.storage_driver {
             Some(d) => Some(d),
             None => conf.storage.driver.as_deref().map(str::parse).transpose()?,
@@ -80,6 +91,7 @@ impl Engine {
             registries: OnceLock::new(),
             containers: OnceLock::new(),
             auth_file: OnceLock::new(),
+            containers_conf: OnceLock::new(),
         })
     }
 
@@ -112,5 +124,14 @@ impl Engine {
         }
         let loaded = AuthFile::load()?;
         Ok(self.auth_file.get_or_init(|| loaded))
+    }
+
+    /// containers.conf, loaded on first use.
+    pub fn containers_conf(&self) -> Result<&ContainersConf, EngineError> {
+        if let Some(c) = self.containers_conf.get() {
+            return Ok(c);
+        }
+        let loaded = ContainersConf::load(self.privilege)?;
+        Ok(self.containers_conf.get_or_init(|| loaded))
     }
 }

@@ -133,7 +133,7 @@ impl AuthPaths {
             .unwrap_or_else(|| {
                 PathBuf::from(format!(
                     "/run/containers/{}/auth.json",
-                    nix::unistd::getuid()
+                    crate::config::paths::host_uid()
                 ))
             });
         let mut fallbacks: Vec<PathBuf> = Vec::new();

@@ -54,6 +54,23 @@ fn unusable_reason(name: &str, mode: CgroupMode) -> Option<String> {
     })
 }
 
+/// `requested` as a path when containers.conf's `[engine.runtimes]` lists
+/// candidate paths for that name (the first executable one wins); else as
+/// given.
+pub fn through_table(
+    requested: &str,
+    table: &std::collections::BTreeMap<String, Vec<PathBuf>>,
+) -> Result<String, SelectError> {
+    match table.get(requested) {
+        None => Ok(requested.to_string()),
+        Some(paths) => paths
+            .iter()
+            .find(|p| is_executable(p))
+            .map(|p| p.display().to_string())
+            .ok_or_else(|| SelectError::NotFound(requested.to_string())),
+    }
+}
+
 /// The runtime to use. `requested` is `--runtime` or containers.conf's
 /// `runtime`: a name (`runc`) or a path. `state_base` holds one state
 /// directory per runtime name.
@@ -104,6 +121,22 @@ mod tests {
         assert!(unusable_reason("crun", CgroupMode::Hybrid).is_some());
         assert!(unusable_reason("crun", CgroupMode::V2).is_none());
         assert!(unusable_reason("runc", CgroupMode::Hybrid).is_none());
+    }
+
+    #[test]
+    fn configured_names_resolve_to_their_first_executable_path() {
+        let mut table = std::collections::BTreeMap::new();
+        table.insert(
+            "mine".to_string(),
+            vec![PathBuf::from("/nonexistent/mine"), PathBuf::from("/bin/sh")],
+        );
+        assert_eq!(through_table("mine", &table), Ok("/bin/sh".to_string()));
+        assert_eq!(through_table("runc", &table), Ok("runc".to_string()));
+        table.insert("gone".to_string(), vec![PathBuf::from("/nonexistent/x")]);
+        assert_eq!(
+            through_table("gone", &table),
+            Err(SelectError::NotFound("gone".into()))
+        );
     }
 
     #[test]

@@ -55,6 +55,51 @@ pub struct Resources {
     pub pids_limit: Option<i64>,
 }
 
+/// A transport protocol of a published port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+}
+
+/// A published port range (`-p [IP:]HOST:CONTAINER[/PROTO]`): `range`
+/// consecutive ports from `host_port` forwarded to those from
+/// `container_port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// Empty: every address of the host.
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: Protocol,
+    pub range: u16,
+}
+
+impl PortMapping {
+    /// (container port, host port) for each port of the range.
+    pub fn pairs(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        (0..self.range.max(1)).map(move |i| {
+            (
+                self.container_port.saturating_add(i),
+                self.host_port.saturating_add(i),
+            )
+        })
+    }
+}
+
 /// `--security-opt seccomp=...`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
@@ -67,6 +112,7 @@ pub enum SeccompChoice {
 
 /// The typed options of a container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ContainerConfig {
     /// The command; empty means the image's.
     pub command: Vec<String>,
@@ -89,7 +135,10 @@ pub struct ContainerConfig {
     pub unmask: Vec<String>,
     pub ulimits: Vec<Ulimit>,
     pub resources: Resources,
+    /// `--init`: skiff's init (or `init_path`) runs as PID 1 and starts
+    /// the command.
     pub init: bool,
+    pub init_path: Option<std::path::PathBuf>,
     pub restart: RestartPolicy,
     /// Signal number sent by `stop`.
     pub stop_signal: Option<i32>,
@@ -101,6 +150,11 @@ pub struct ContainerConfig {
     pub log_max_size: Option<u64>,
     /// `--rm`: remove after exit.
     pub auto_remove: bool,
+    /// `--requires`: ids of containers started before this one, and not
+    /// removed while it exists.
+    pub requires: Vec<String>,
+    /// Ports published on the host (filled by the networking layer's `-p`).
+    pub ports: Vec<PortMapping>,
 }
 
 /// Where a container is in its life.

@@ -203,6 +203,16 @@ impl ProcessCgroup {
         self.unified.as_deref().filter(|d| d.join(file).exists())
     }
 
+    /// Whether the cgroup is one named `name` (a container's own, rather
+    /// than one it inherited, as a rootless container without cgroups does).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.v1
+            .iter()
+            .map(|(_, d)| d.as_path())
+            .chain(self.unified.as_deref())
+            .any(|d| d.file_name().is_some_and(|n| n == name))
+    }
+
     /// The processes in the cgroup; `None` when the process is in the root
     /// cgroup (that would be every process of the host) or nothing is
     /// readable.

@@ -12,6 +12,7 @@ pub mod process;
 pub mod procfs;
 pub mod tty;
 pub mod user;
+pub mod userns;
 pub mod xattr;
 
 pub use fs::syncfs;

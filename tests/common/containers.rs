@@ -15,15 +15,39 @@ use super::tools::{is_root, process_alive, require_tools, skip};
 pub fn containers_ready(extra: &[&str]) -> bool {
     let mut tools = vec!["docker-registry", "skopeo", "jq", "runc"];
     tools.extend_from_slice(extra);
-    if !require_tools(&tools) || !fixture_tools_present() {
-        return false;
-    }
-    if !is_root() {
-        skip("running containers needs root until the rootless milestone lands");
-        return false;
-    }
-    true
+    require_tools(&tools) && fixture_tools_present()
 }
+
+/// `container inspect --format FORMAT NAME`, trimmed.
+#[track_caller]
+pub fn inspect_container(s: &Skiff, name: &str, format: &str) -> String {
+    s.run(["container", "inspect", "--format", format, name])
+        .ok()
+        .trim()
+        .to_string()
+}
+
+/// Whether containers get cgroups here: always as root; as a normal user
+/// only with a delegated cgroup v2 subtree (systemd user session).
+pub fn cgroups_usable() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if is_root() {
+        return true;
+    }
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    let dir = std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    v2 && std::fs::metadata(&dir).is_ok_and(|m| m.uid() == nix::unistd::getuid().as_raw())
+        && controllers.contains("memory")
+        && controllers.contains("pids")
+}
+
+/// The error skiff gives for what needs a cgroup where there is none.
+pub const NO_CGROUP: &str = "rootless containers have none here";
 
 /// One open registry with the busybox fixture, shared by a test binary.
 pub fn busybox_registry() -> &'static Registry {
@@ -57,7 +81,13 @@ pub fn wait_for<F: FnMut() -> bool>(mut f: F, what: &str) {
 /// Mounts under this installation's directories.
 pub fn mounts_of(s: &Skiff) -> Vec<String> {
     let dir = s.dir().display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo")
+    // A rootless installation mounts inside its own mount namespace, the
+    // one its pause process holds.
+    let table = match s.pause_pid() {
+        Some(pid) => format!("/proc/{pid}/mountinfo"),
+        None => "/proc/self/mountinfo".to_string(),
+    };
+    std::fs::read_to_string(table)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split(' ').nth(4))

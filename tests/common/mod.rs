@@ -42,7 +42,8 @@ mod tools;
 
 pub use command::{Cmd, Output, RunError};
 pub use containers::{
-    busybox_registry, busybox_skiff, containers_ready, mounts_of, processes_of, wait_for,
+    busybox_registry, busybox_skiff, cgroups_usable, containers_ready, inspect_container,
+    mounts_of, processes_of, wait_for, NO_CGROUP,
 };
 pub use fixtures::{
     build_script, fixture_tools_present, fixtures, push_to, registry_tools_present, sha256_digest,

@@ -71,12 +71,22 @@ impl Skiff {
         ] {
             std::fs::create_dir_all(path.join(sub)).expect("create test directories");
         }
+        // skiff says once per run directory that rootless containers run
+        // without limits (where they must); tests compare stderr, so it is
+        // said already (tests/containers.rs checks the saying).
+        std::fs::write(path.join("runroot/no-cgroups-warned"), "").expect("write marker");
         // XDG_RUNTIME_DIR must be private to its user.
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(path.join("xdg-run"))
             .expect("create XDG_RUNTIME_DIR");
-        std::fs::write(path.join("containers.conf"), "").expect("write containers.conf");
+        // SKIFF_TEST_RUNTIME: the OCI runtime every container of the pass
+        // uses (contrib/test.sh runs the container suites once per runtime).
+        let conf = match std::env::var("SKIFF_TEST_RUNTIME") {
+            Ok(rt) if !rt.is_empty() => format!("[engine]\nruntime = \"{rt}\"\n"),
+            _ => String::new(),
+        };
+        std::fs::write(path.join("containers.conf"), conf).expect("write containers.conf");
         std::fs::write(
             path.join("storage.conf"),
             format!(
@@ -264,6 +274,8 @@ impl Drop for Skiff {
             }
             return;
         }
+        // Read now: the run directory goes below.
+        let pause = self.pause_pid();
         self.remove_leftovers();
         if is_root() {
             unmount_below(&self.path);
@@ -280,10 +292,34 @@ impl Drop for Skiff {
                 .timeout(Duration::from_secs(60))
                 .try_run();
         }
+        if let Some(pid) = pause.or_else(|| self.pause_pid()) {
+            stop_pause_process(pid);
+        }
         if let Err(e) = remove_tree(&path) {
             eprintln!("warning: cannot remove {}: {e}", path.display());
         }
     }
+}
+
+impl Skiff {
+    /// The process holding this installation's rootless user namespace,
+    /// if one was started.
+    pub fn pause_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.runroot().join("pause.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// End a rootless user namespace (its pause process), as the end of a
+/// login session would.
+fn stop_pause_process(pid: i32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
 }
 
 /// registries.conf resolving short names through `addrs` (plain HTTP).

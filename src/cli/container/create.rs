@@ -70,6 +70,12 @@ pub struct CreateArgs {
     /// Process limit
     #[arg(long)]
     pub pids_limit: Option<i64>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Path to the init binary used with --init
+    #[arg(long, requires = "init")]
+    pub init_path: Option<std::path::PathBuf>,
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long, default_value = "no")]
     pub restart: String,
@@ -91,6 +97,9 @@ pub struct CreateArgs {
     /// Log driver options (max-size=SIZE)
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// Containers to start before this one (comma-separated names or ids)
+    #[arg(long, value_delimiter = ',')]
+    pub requires: Vec<String>,
     /// Remove a container with the same name first
     #[arg(long)]
     pub replace: bool,
@@ -172,6 +181,8 @@ impl CreateArgs {
                 pids_limit: self.pids_limit,
                 ..Default::default()
             },
+            init: self.init,
+            init_path: self.init_path.clone(),
             restart: parse::restart(&self.restart)?,
             stop_signal: self.stop_signal.as_deref().map(parse::signal).transpose()?,
             stop_timeout: self.stop_timeout,
@@ -184,6 +195,7 @@ impl CreateArgs {
             },
             log_max_size,
             auto_remove,
+            requires: self.requires.clone(),
             ..Default::default()
         };
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {

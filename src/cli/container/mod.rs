@@ -10,6 +10,7 @@ pub mod kill;
 pub mod logs;
 pub mod parse;
 pub mod pause;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -72,6 +73,8 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Show resource usage of containers
     Stats(stats::StatsArgs),
+    /// List the ports a container publishes
+    Port(port::PortArgs),
     /// Rename a container
     Rename(rename::RenameArgs),
     /// Remove all containers that are not running
@@ -101,6 +104,7 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Restart(a) => restart::run(ctx, a),
         ContainerCommand::Top(a) => top::run(ctx, a),
         ContainerCommand::Stats(a) => stats::run(ctx, a),
+        ContainerCommand::Port(a) => port::run(ctx, a),
         ContainerCommand::Rename(a) => rename::run(ctx, a),
         ContainerCommand::Prune(a) => prune::run(ctx, a),
         ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),

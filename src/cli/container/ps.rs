@@ -35,6 +35,9 @@ pub struct PsArgs {
     /// Do not print headers
     #[arg(long = "noheading")]
     pub noheading: bool,
+    /// Show how much each container wrote and its root filesystem size
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 const HEADERS: &[(&str, &str)] = &[
@@ -47,6 +50,7 @@ const HEADERS: &[(&str, &str)] = &[
     ("Ports", "PORTS"),
     ("Names", "NAMES"),
     ("State", "STATE"),
+    ("Size", "SIZE"),
 ];
 
 /// One `--filter` of `ps`.
@@ -152,19 +156,33 @@ pub fn run(ctx: &CliContext, args: PsArgs) -> anyhow::Result<ExitCode> {
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Sizes walk each container's files: only on request, as podman.
+    let sizes = recs
+        .iter()
+        .map(|r| args.size.then(|| engine.container_size(r)).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
     if args.format.as_deref() == Some("json") {
         print_json(&serde_json::Value::Array(
-            recs.iter().map(view::ps_json).collect(),
+            recs.iter()
+                .zip(&sizes)
+                .map(|(r, s)| view::ps_json(r, *s))
+                .collect(),
         ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<serde_json::Value> = recs
         .iter()
-        .map(|r| view::ps_row(r, args.no_trunc))
+        .zip(&sizes)
+        .map(|(r, s)| view::ps_row(r, args.no_trunc, *s))
         .collect();
+    let default_format = if args.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
     print_rows(
         args.format.as_deref(),
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+        default_format,
         HEADERS,
         &rows,
         args.noheading,

@@ -134,6 +134,7 @@ pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
             RemoveOptions {
                 force: true,
                 timeout: Some(0),
+                depend: false,
             },
         );
     };

@@ -128,6 +128,7 @@ pub fn run(ctx: &CliContext, args: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     let json = args.format.as_deref().is_some_and(crate::format::is_json);
     let engine = ctx.engine()?;
+    engine.require_cgroups("stats")?;
     let mut previous: HashMap<String, StatsSample> = HashMap::new();
     loop {
         let samples: Vec<StatsSample> = targets(&engine, &args)?

@@ -5,6 +5,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::cli::human;
+use crate::engine::container::size::ContainerSize;
 use crate::engine::Engine;
 use crate::state::container::{ContainerRecord, Status};
 
@@ -34,7 +35,16 @@ pub fn command_text(rec: &ContainerRecord) -> String {
 }
 
 /// A `ps` row with podman's template field names.
-pub fn ps_row(rec: &ContainerRecord, no_trunc: bool) -> Value {
+/// `ps --size`'s column: what the container wrote, and its whole root
+/// ("100kB (virtual 4.96MB)", three significant digits and no space, as
+/// podman prints it).
+fn size_text(size: Option<ContainerSize>) -> String {
+    let short = |b: u64| human::size(b).replace(' ', "");
+    size.map(|s| format!("{} (virtual {})", short(s.rw), short(s.root_fs)))
+        .unwrap_or_default()
+}
+
+pub fn ps_row(rec: &ContainerRecord, no_trunc: bool, size: Option<ContainerSize>) -> Value {
     let id = if no_trunc {
         rec.id.clone()
     } else {
@@ -57,6 +67,7 @@ pub fn ps_row(rec: &ContainerRecord, no_trunc: bool) -> Value {
         "State": rec.state.status.as_str(),
         "Names": rec.name,
         "Ports": "",
+        "Size": size_text(size),
         "Labels": rec.config.labels,
         "Pid": rec.state.pid.unwrap_or(0),
         "ExitCode": rec.state.exit_code.unwrap_or(0),
@@ -65,13 +76,13 @@ pub fn ps_row(rec: &ContainerRecord, no_trunc: bool) -> Value {
         "Pod": "",
         "PodName": "",
         "Restarts": rec.state.restart_count,
-        "Size": "",
     })
 }
 
 /// The `--format json` entry of `ps` (podman's shape).
-pub fn ps_json(rec: &ContainerRecord) -> Value {
+pub fn ps_json(rec: &ContainerRecord, size: Option<ContainerSize>) -> Value {
     json!({
+        "Size": size.map(|s| json!({"rootFsSize": s.root_fs, "rwSize": s.rw})),
         "AutoRemove": rec.config.auto_remove,
         "Command": rec.args,
         "Created": rec.created.timestamp(),
@@ -142,6 +153,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
         "ConmonPidFile": rundir.join("conmon.pid"),
         "Name": rec.name,
         "RestartCount": s.restart_count,
+        "Dependencies": rec.config.requires,
         "Driver": engine.store().driver().to_string(),
         "MountLabel": "",
         "ProcessLabel": "",
@@ -165,6 +177,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
             "AutoRemove": rec.config.auto_remove,
             "Privileged": rec.config.privileged,
             "ReadonlyRootfs": rec.config.read_only,
+            "Init": rec.config.init,
             "CapAdd": rec.config.cap_add,
             "CapDrop": rec.config.cap_drop,
             "Memory": rec.config.resources.memory.unwrap_or(0),

@@ -69,6 +69,60 @@ pub fn resolve_args(config: &ContainerConfig, image: &ImageConfig) -> Vec<String
 }
 
 impl Engine {
+    /// The runtime for a new container: `--runtime`, else containers.conf's
+    /// `runtime`, else the probe; a name listed in `[engine.runtimes]`
+    /// means the paths listed there.
+    pub fn runtime_for_new(
+        &self,
+        requested: Option<&str>,
+    ) -> Result<crate::runtime::external::ExternalRuntime, ContainerError> {
+        use crate::runtime::select;
+        let conf = self.containers_conf()?;
+        let invalid = |e: select::SelectError| ContainerError::Invalid(e.to_string());
+        let requested = requested
+            .or(conf.runtime.as_deref())
+            .map(|r| select::through_table(r, &conf.runtimes))
+            .transpose()
+            .map_err(invalid)?;
+        select::select(requested.as_deref(), &self.paths().runroot.join("runtime")).map_err(invalid)
+    }
+
+    /// Limits need a cgroup: refused when containers get none (rootless
+    /// without delegation), where skiff says once that they run without.
+    fn check_cgroups_for(
+        &self,
+        r: &crate::state::container::Resources,
+    ) -> Result<(), ContainerError> {
+        if self.cgroups_usable() {
+            return Ok(());
+        }
+        let asked = r.memory.is_some()
+            || r.memory_swap.is_some()
+            || r.cpus.is_some()
+            || r.cpu_shares.is_some()
+            || r.pids_limit.is_some();
+        if asked {
+            return Err(ContainerError::Invalid(format!(
+                "resource limits (--memory, --cpus, --pids-limit) need a cgroup, and rootless containers have none here: {}",
+                crate::engine::container::NO_CGROUP_REASON
+            )));
+        }
+        // Said once per run directory (per boot, for a rootless user).
+        let marker = self.paths().runroot.join("no-cgroups-warned");
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+            .is_ok()
+        {
+            tracing::warn!(
+                "rootless containers run without resource limits here: {}",
+                crate::engine::container::NO_CGROUP_REASON
+            );
+        }
+        Ok(())
+    }
+
     /// The image a container will use, pulled if the policy asks for it.
     pub fn image_for_container(
         &self,
@@ -111,11 +165,15 @@ impl Engine {
         if let Some(n) = &opts.name {
             names::validate(n).map_err(crate::state::StateError::from)?;
         }
-        let runtime = crate::runtime::select::select(
-            opts.runtime.as_deref(),
-            &self.paths().runroot.join("runtime"),
-        )
-        .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let runtime = self.runtime_for_new(opts.runtime.as_deref())?;
+        self.check_cgroups_for(&opts.config.resources)?;
+        let mut config = opts.config.clone();
+        config.init |= self.containers_conf()?.init;
+        config.requires = self.resolve_requirements(&config.requires)?;
+        if config.init {
+            // Found now, so that a missing init fails the create, not a start.
+            self.init_binary(config.init_path.as_deref())?;
+        }
         let image =
             self.image_for_container(&opts.image, opts.pull, &opts.pull_options, observer)?;
         let image_config = self.image_config(&image)?;
@@ -165,7 +223,7 @@ impl Engine {
                 top_layer: image.top_layer().cloned(),
             },
             created: Utc::now(),
-            config: opts.config.clone(),
+            config,
             args,
             runtime: runtime.path().display().to_string(),
             state: ContainerState::default(),

@@ -3,8 +3,10 @@
 //! left behind (exit files, dead processes, a reboot), acts, and exits.
 
 pub mod attach;
+pub mod binaries;
 pub mod cleanup;
 pub mod create;
+pub mod depend;
 pub mod detach_keys;
 pub mod exec;
 pub mod logs;
@@ -14,6 +16,7 @@ pub mod reconcile;
 pub mod remove;
 pub mod rename;
 pub mod restart;
+pub mod size;
 pub mod spec;
 pub mod start;
 pub mod stats;
@@ -46,6 +49,8 @@ pub enum ContainerError {
     Running { id: String, status: &'static str },
     #[error(transparent)]
     Exec(#[from] start::ExecFailure),
+    #[error("container {id} has dependent containers which must be removed before it: {}", dependents.join(", "))]
+    HasDependents { id: String, dependents: Vec<String> },
     #[error("reading image config of {image}: {message}")]
     ImageConfig { image: String, message: String },
 }
@@ -57,7 +62,30 @@ impl ContainerError {
     }
 }
 
+/// Why a rootless container has no cgroup here (for errors and warnings).
+pub const NO_CGROUP_REASON: &str = "no cgroup v2 subtree is delegated to this user (a systemd user session with Delegate=yes gives one)";
+
 impl Engine {
+    /// Whether containers get cgroups (limits, pause, stats): always for
+    /// root; for a normal user only with a delegated cgroup v2 subtree.
+    pub fn cgroups_usable(&self) -> bool {
+        match self.privilege() {
+            crate::config::paths::Privilege::Root => true,
+            crate::config::paths::Privilege::Rootless => crate::sys::cgroup::delegated_to_caller(),
+        }
+    }
+
+    /// An error for `what` when containers have no cgroups here.
+    pub fn require_cgroups(&self, what: &str) -> Result<(), ContainerError> {
+        if self.cgroups_usable() {
+            Ok(())
+        } else {
+            Err(ContainerError::Invalid(format!(
+                "{what} needs the container's cgroup, and rootless containers have none here: {NO_CGROUP_REASON}"
+            )))
+        }
+    }
+
     /// The container records, opened on first use.
     pub fn containers(&self) -> Result<&ContainerStore, ContainerError> {
         if let Some(c) = self.containers.get() {

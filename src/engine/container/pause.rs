@@ -27,6 +27,10 @@ impl Engine {
 
     fn freeze(&self, input: &str, way: Freeze) -> Result<ContainerRecord, ContainerError> {
         let rec = self.find_container(input)?;
+        self.require_cgroups(match way {
+            Freeze::Pause => "pause",
+            Freeze::Unpause => "unpause",
+        })?;
         let store = self.containers()?;
         let _lock = store.lock(&rec.id)?;
         let Some(mut current) = store.get(&rec.id)? else {

@@ -117,11 +117,18 @@ impl Engine {
         }
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {
-            if !runtime_may_know(&state_base, rt.name(), &rec.id) {
-                return;
+            if runtime_may_know(&state_base, rt.name(), &rec.id) {
+                if let Err(e) = rt.delete(&rec.id, true) {
+                    tracing::debug!("{e}");
+                }
             }
-            if let Err(e) = rt.delete(&rec.id, true) {
-                tracing::debug!("{e}");
+        }
+        // The runtime removes the cgroup it made, unless its state is gone
+        // (a wiped run directory): then it falls to us.
+        if self.privilege() == crate::config::paths::Privilege::Root {
+            let cgroup = crate::engine::container::spec::cgroups_path(&rec.id);
+            for d in crate::sys::cgroup::remove_container_cgroup(&cgroup) {
+                tracing::warn!("cannot remove the cgroup {}", d.display());
             }
         }
     }

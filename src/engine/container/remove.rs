@@ -10,16 +10,39 @@ pub struct RemoveOptions {
     pub force: bool,
     /// Seconds to wait for a stop before SIGKILL (`--time`).
     pub timeout: Option<u64>,
+    /// Remove the containers that require this one first (`--depend`).
+    pub depend: bool,
 }
 
 impl Engine {
-    /// Remove one container; returns its record as it was.
+    /// Remove one container (with `depend`, the containers that require
+    /// it first); returns the records removed, the one named last.
     pub fn remove_container(
         &self,
         input: &str,
         opts: RemoveOptions,
-    ) -> Result<ContainerRecord, ContainerError> {
+    ) -> Result<Vec<ContainerRecord>, ContainerError> {
         let rec = self.find_container(input)?;
+        let dependents = self.dependents_of(&rec.id)?;
+        let mut removed = Vec::new();
+        if !dependents.is_empty() && !opts.depend {
+            return Err(ContainerError::HasDependents {
+                id: rec.id.clone(),
+                dependents: dependents.iter().map(|d| d.name.clone()).collect(),
+            });
+        }
+        for d in &dependents {
+            removed.extend(self.remove_container(&d.id, opts.clone())?);
+        }
+        removed.push(self.remove_record(rec, &opts)?);
+        Ok(removed)
+    }
+
+    fn remove_record(
+        &self,
+        rec: ContainerRecord,
+        opts: &RemoveOptions,
+    ) -> Result<ContainerRecord, ContainerError> {
         if rec.state.status.is_live() {
             if !opts.force {
                 return Err(ContainerError::Running {

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::PosixRlimitType;
 
+use crate::engine::container::binaries::INIT_IN_CONTAINER;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::runtime::spec::{
-    self, Caller, Host, LimitValue, PidsLimit, Seccomp, SpecOptions, Unmask,
+    self, Caller, ExtraMount, Host, LimitValue, MountKind, PidsLimit, Seccomp, SpecOptions, Unmask,
 };
 use crate::state::container::{ContainerRecord, SeccompChoice, Ulimit};
 
@@ -79,6 +80,21 @@ pub fn merge_env(image: &[String], user: &[String]) -> Vec<String> {
     out
 }
 
+/// Run the process under the init mounted at [`INIT_IN_CONTAINER`], as
+/// podman does with catatonit: PID 1 reaps orphans and forwards signals.
+fn with_init(opts: &mut SpecOptions, init: PathBuf) {
+    opts.mounts.push(ExtraMount {
+        destination: INIT_IN_CONTAINER.to_string(),
+        kind: MountKind::Bind { source: init },
+        options: vec!["bind".into(), "ro".into()],
+    });
+    let args = std::mem::take(&mut opts.process.args);
+    opts.process.args = [INIT_IN_CONTAINER.to_string(), "--".to_string()]
+        .into_iter()
+        .chain(args)
+        .collect();
+}
+
 impl Engine {
     /// Spec options for starting `rec` with its root filesystem at `rootfs`.
     pub fn spec_options(
@@ -92,7 +108,7 @@ impl Engine {
         let caller = match self.privilege() {
             crate::config::paths::Privilege::Root => Caller::Root,
             crate::config::paths::Privilege::Rootless => Caller::Rootless {
-                cgroups_delegated: false,
+                cgroups_delegated: self.cgroups_usable(),
             },
         };
         let mut opts = SpecOptions::new(rootfs.to_owned(), rec.args.clone(), caller, Host::probe());
@@ -156,6 +172,10 @@ impl Engine {
             Some(n) => PidsLimit::Limit(n),
         };
         opts.ulimits.explicit = c.ulimits.iter().map(ulimit).collect::<Result<_, _>>()?;
+        if c.init {
+            let init = self.init_binary(c.init_path.as_deref())?;
+            with_init(&mut opts, init);
+        }
         Ok(opts)
     }
 }
@@ -176,6 +196,24 @@ mod tests {
     #[test]
     fn containers_get_a_cgroup_of_their_own() {
         assert_eq!(cgroups_path("abc"), Path::new("/skiff/abc"));
+    }
+
+    #[test]
+    fn init_runs_the_command_from_a_read_only_mount() {
+        let mut opts = SpecOptions::new(
+            "/r".into(),
+            vec!["sh".into(), "-c".into(), "x".into()],
+            Caller::Root,
+            Host::probe(),
+        );
+        with_init(&mut opts, "/usr/libexec/skiff/skiff-init".into());
+        assert_eq!(
+            opts.process.args,
+            ["/run/skiff-init", "--", "sh", "-c", "x"]
+        );
+        let m = opts.mounts.last().expect("init mount");
+        assert_eq!(m.destination, "/run/skiff-init");
+        assert!(m.options.iter().any(|o| o == "ro"));
     }
 
     #[test]

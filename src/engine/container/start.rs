@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use chrono::Utc;
@@ -33,6 +33,8 @@ pub fn classify_runtime_error(message: &str) -> Option<u8> {
     {
         Some(127)
     } else if m.contains("permission denied")
+        // crun, for a directory: "open executable: Operation not permitted"
+        || m.contains("operation not permitted")
         || m.contains("is a directory")
         || m.contains("exec format error")
     {
@@ -40,25 +42,6 @@ pub fn classify_runtime_error(message: &str) -> Option<u8> {
     } else {
         None
     }
-}
-
-/// Where the monitor binary is: beside skiff's own binary, else on PATH.
-pub fn monitor_binary() -> Result<PathBuf, ContainerError> {
-    if let Some(p) = std::env::var_os("SKIFF_CONMON").map(PathBuf::from) {
-        return Ok(p);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        let beside = exe.with_file_name("skiff-conmon");
-        if beside.exists() {
-            return Ok(beside);
-        }
-    }
-    crate::runtime::select::find_executable("skiff-conmon").ok_or_else(|| {
-        ContainerError::Invalid(
-            "the monitor skiff-conmon was not found beside skiff or on PATH: install it with skiff"
-                .into(),
-        )
-    })
 }
 
 /// What the monitor reported on the sync pipe.
@@ -163,6 +146,9 @@ impl Engine {
         created: &mut dyn FnMut(&Path) -> Result<(), ContainerError>,
     ) -> Result<ContainerRecord, ContainerError> {
         let rec = self.find_container(input)?;
+        if !rec.state.status.is_live() {
+            self.start_requirements(&rec)?;
+        }
         let store = self.containers()?;
         let _lock = store.lock(&rec.id)?;
         let Some(mut rec) = store.get(&rec.id)? else {
@@ -244,7 +230,7 @@ impl Engine {
         })?;
         let persist = userdata.join("persist");
         let _ = std::fs::create_dir_all(&persist);
-        let mut cmd = Command::new(monitor_binary()?);
+        let mut cmd = Command::new(crate::engine::container::binaries::monitor_binary()?);
         cmd.args([
             "--api-version",
             "1",
@@ -352,6 +338,10 @@ mod tests {
         );
         assert_eq!(
             classify_runtime_error("exec /etc: permission denied"),
+            Some(126)
+        );
+        assert_eq!(
+            classify_runtime_error("open executable: Operation not permitted"),
             Some(126)
         );
         assert_eq!(classify_runtime_error("cgroup trouble"), None);

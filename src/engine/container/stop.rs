@@ -80,7 +80,12 @@ impl Engine {
             );
         }
         if let Err(e) = rt.kill(&rec.id, libc::SIGKILL, true) {
+            // Without a cgroup the runtime cannot find "all" processes:
+            // killing the init of the container's pid namespace ends them.
             tracing::debug!("{e}");
+            if let Err(e) = rt.kill(&rec.id, libc::SIGKILL, false) {
+                tracing::debug!("{e}");
+            }
         }
         if rec.state.status == Status::Paused {
             self.thaw_for_signal(rec)?;

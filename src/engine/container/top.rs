@@ -182,10 +182,13 @@ fn tty_name(tty_nr: u32) -> String {
     }
 }
 
-/// The host pids of the container whose init is `init`.
-fn container_pids(init: i32) -> Vec<i32> {
+/// The host pids of container `id`, whose init is `init`: those of its
+/// own cgroup, else (a rootless container without one) those of its pid
+/// namespace.
+fn container_pids(id: &str, init: i32) -> Vec<i32> {
     if let Some(pids) = crate::sys::cgroup_usage::ProcessCgroup::of(init)
         .ok()
+        .filter(|c| c.is_named(id))
         .and_then(|c| c.procs())
         .filter(|p| !p.is_empty())
     {
@@ -218,7 +221,7 @@ impl Engine {
                 ))
             }
         };
-        let mut procs: Vec<Proc> = container_pids(init)
+        let mut procs: Vec<Proc> = container_pids(&rec.id, init)
             .into_iter()
             .filter_map(|pid| {
                 Some(Proc {

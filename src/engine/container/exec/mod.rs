@@ -11,7 +11,8 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::engine::container::start::{classify_runtime_error, monitor_binary, ExecFailure};
+use crate::engine::container::binaries::monitor_binary;
+use crate::engine::container::start::{classify_runtime_error, ExecFailure};
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::state::container::Status;
