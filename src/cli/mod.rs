@@ -140,6 +140,24 @@ pub struct CliContext {
 }
 
 impl CliContext {
+    /// This skiff binary with the same global options, to run a command in
+    /// a child process.
+    pub fn reexec(&self) -> anyhow::Result<std::process::Command> {
+        let exe = std::env::current_exe()
+            .map_err(|e| anyhow::anyhow!("finding skiff's own binary: {e}"))?;
+        let mut cmd = std::process::Command::new(exe);
+        if let Some(r) = &self.options.root {
+            cmd.arg("--root").arg(r);
+        }
+        if let Some(r) = &self.options.runroot {
+            cmd.arg("--runroot").arg(r);
+        }
+        if let Some(d) = self.options.storage_driver {
+            cmd.arg("--storage-driver").arg(d.to_string());
+        }
+        Ok(cmd)
+    }
+
     /// The engine, inside the rootless user namespace for a normal user
     /// (joined, or created, first: before any thread starts).
     pub fn engine(&self) -> anyhow::Result<Engine> {
@@ -207,6 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             root: cli.root,
             runroot: cli.runroot,
             storage_driver,
+            id_map: Default::default(),
         },
     };
     match cli.command {

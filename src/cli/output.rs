@@ -58,3 +58,22 @@ pub fn print_value(user_format: &str, value: &serde_json::Value) -> anyhow::Resu
     out.flush()?;
     Ok(())
 }
+
+/// Print `warning` and ask on the terminal whether to go on; anything but
+/// y/yes is a no. No answer at all (end of input) is an error naming
+/// `force_hint`.
+pub fn confirm(warning: &str, force_hint: &str) -> anyhow::Result<bool> {
+    use std::io::BufRead;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{warning}\nAre you sure you want to continue? [y/N] ")?;
+    out.flush()?;
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+        writeln!(out)?;
+        anyhow::bail!("no answer on standard input: {force_hint}");
+    }
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

@@ -34,6 +34,8 @@ pub struct EngineOptions {
     pub root: Option<PathBuf>,
     pub runroot: Option<PathBuf>,
     pub storage_driver: Option<Driver>,
+    /// What a store made with another id mapping does.
+    pub id_map: crate::storage::IdMapPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +85,7 @@ impl Engine {
             Some(d) => Some(d),
             None => conf.storage.driver.as_deref().map(str::parse).transpose()?,
         };
-        let store = Store::open(&paths.root, driver)?;
+        let store = Store::open_with(&paths.root, driver, opts.id_map)?;
         Ok(Engine {
             paths,
             privilege,

@@ -53,6 +53,12 @@ pub enum StoreError {
         existing: Driver,
         requested: Driver,
     },
+    #[error("the store {root} was made with another id mapping ({recorded}; now {current}): its files would belong to the wrong ids. Run `skiff system migrate` to adopt the new mapping, or `skiff system reset` to start over")]
+    IdMapChanged {
+        root: PathBuf,
+        recorded: String,
+        current: String,
+    },
     #[error("garbage collection in {path}: {source}")]
     Gc {
         path: PathBuf,
@@ -78,6 +84,40 @@ fn digests_in(dir: &Path, suffix: &str) -> std::io::Result<Vec<Digest>> {
 #[derive(Debug, Serialize, Deserialize)]
 struct StoreMeta {
     driver: Driver,
+    /// The id mapping of the process that made the store (a rootless
+    /// user's namespace): its files belong to ids of that mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_map: Option<String>,
+}
+
+/// What opening a store does about the id mapping it was made with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdMapPolicy {
+    /// A different mapping is an error.
+    #[default]
+    Check,
+    /// The current mapping becomes the store's (`system migrate`).
+    Adopt,
+}
+
+/// This process's uid and gid maps, one line: `uid 0 1000 1,1 100000
+/// 65536; gid ...`.
+pub fn current_id_map() -> Option<String> {
+    let read = |f: &str| -> Option<String> {
+        let text = std::fs::read_to_string(format!("/proc/self/{f}")).ok()?;
+        Some(
+            text.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    };
+    Some(format!(
+        "uid {}; gid {}",
+        read("uid_map")?,
+        read("gid_map")?
+    ))
 }
 
 /// An open store.
@@ -102,6 +142,15 @@ impl Store {
     /// driver asked for by flag or configuration; a new store without a
     /// request probes for the best one.
     pub fn open(root: &Path, requested: Option<Driver>) -> Result<Self, StoreError> {
+        Self::open_with(root, requested, IdMapPolicy::Check)
+    }
+
+    /// [`Store::open`], choosing what a changed id mapping does.
+    pub fn open_with(
+        root: &Path,
+        requested: Option<Driver>,
+        id_map: IdMapPolicy,
+    ) -> Result<Self, StoreError> {
         let mk = |p: PathBuf| {
             crate::config::paths::ensure_private_dir(&p)
                 .map_err(|source| StoreError::Create { path: p, source })
@@ -120,6 +169,26 @@ impl Store {
                         requested: req,
                     });
                 }
+                let current = current_id_map();
+                if current.is_some() && meta.id_map != current {
+                    match (id_map, &meta.id_map) {
+                        (IdMapPolicy::Check, Some(recorded)) => {
+                            return Err(StoreError::IdMapChanged {
+                                root: root.to_owned(),
+                                recorded: recorded.clone(),
+                                current: current.unwrap_or_default(),
+                            })
+                        }
+                        // Adopted, or recorded for the first time.
+                        _ => record::write_json(
+                            &meta_path,
+                            &StoreMeta {
+                                driver: meta.driver,
+                                id_map: current,
+                            },
+                        )?,
+                    }
+                }
                 meta.driver
             }
             None => {
@@ -128,7 +197,13 @@ impl Store {
                     Some(meta) => meta.driver,
                     None => {
                         let driver = requested.unwrap_or_else(driver::probe);
-                        record::write_json(&meta_path, &StoreMeta { driver })?;
+                        record::write_json(
+                            &meta_path,
+                            &StoreMeta {
+                                driver,
+                                id_map: current_id_map(),
+                            },
+                        )?;
                         driver
                     }
                 }

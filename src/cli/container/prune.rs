@@ -1,12 +1,11 @@
 //! `skiff container prune`: remove every container that is not running,
 //! after a confirmation unless `--force`.
 
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::output::print_lines;
+use crate::cli::output::{confirm, print_lines};
 use crate::cli::CliContext;
 
 #[derive(Debug, Args)]
@@ -16,27 +15,13 @@ pub struct PruneArgs {
     pub force: bool,
 }
 
-/// Ask on the terminal; anything but y/yes is a no.
-fn confirmed() -> anyhow::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    write!(
-        out,
-        "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
-    )?;
-    out.flush()?;
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer)? == 0 {
-        writeln!(out)?;
-        anyhow::bail!("no answer on standard input: use --force to prune without asking");
-    }
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
-}
-
 pub fn run(ctx: &CliContext, args: PruneArgs) -> anyhow::Result<ExitCode> {
-    if !args.force && !confirmed()? {
+    if !args.force
+        && !confirm(
+            "WARNING! This will remove all non running containers.",
+            "use --force to prune without asking",
+        )?
+    {
         return Ok(ExitCode::SUCCESS);
     }
     let engine = ctx.engine()?;

@@ -65,6 +65,30 @@ pub fn pause_pid_file(runroot: &Path) -> PathBuf {
     runroot.join("pause.pid")
 }
 
+/// The pause process of `runroot`, if it runs.
+pub fn pause_process(runroot: &Path) -> Option<Pid> {
+    live_holder(&pause_pid_file(runroot))
+}
+
+/// End the namespace's pause process (SIGTERM) and wait, briefly, until it
+/// is gone. The namespace itself lives on while other processes are in it.
+pub fn stop_pause(runroot: &Path) -> bool {
+    let Some(pid) = pause_process(runroot) else {
+        return true;
+    };
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    for _ in 0..200 {
+        if !Path::new(&format!("/proc/{pid}")).exists()
+            || live_holder(&pause_pid_file(runroot)).is_none()
+        {
+            let _ = std::fs::remove_file(pause_pid_file(runroot));
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
 /// Whether this process already is in skiff's rootless user namespace.
 pub fn joined() -> bool {
     std::env::var_os(ROOTLESS_UID_ENV).is_some() && crate::sys::is_in_user_namespace()
@@ -79,15 +103,14 @@ pub fn ensure(runroot: &Path) -> Result<(), RootlessError> {
         return Ok(());
     }
     let gid = host_gid();
+    let started = std::time::Instant::now();
     prepare_run_dir(runroot, uid.as_raw())?;
     let _guard = lock(&runroot.join("pause.lock"), LockMode::Exclusive)?;
-    let pid = if let Some(pid) = live_holder(&pause_pid_file(runroot)) {
-        join(pid)?;
+    let pid = if let Some(pid) = live_holder(&pause_pid_file(runroot)).filter(|p| try_join(*p)) {
         pid
-    } else if let Some(pid) = live_monitor(runroot) {
+    } else if live_monitors(runroot).into_iter().any(try_join) {
         // The pause process is gone, containers still hold the namespace:
-        // join it through one of them and start a new pause inside.
-        join(pid)?;
+        // joined through one of them, start a new pause inside.
         let pause =
             userns::spawn_detached(&pause_program(), &["--pause"]).map_err(RootlessError::Pause)?;
         write_pid(runroot, pause)?;
@@ -98,7 +121,11 @@ pub fn ensure(runroot: &Path) -> Result<(), RootlessError> {
         join(pid)?;
         pid
     };
-    tracing::debug!("joined the rootless user namespace of process {pid}");
+    // contrib/bench/rootless.sh reads this line.
+    tracing::debug!(
+        "joined the rootless user namespace of process {pid} in {} us",
+        started.elapsed().as_micros()
+    );
     // Inherited by the monitors and cleanups started from here.
     std::env::set_var(ROOTLESS_UID_ENV, uid.to_string());
     std::env::set_var(ROOTLESS_GID_ENV, gid.to_string());
@@ -140,6 +167,18 @@ fn prepare_run_dir(runroot: &Path, uid: u32) -> Result<(), RootlessError> {
     Ok(())
 }
 
+/// Join `pid`'s namespaces if it can still be done (it may have exited
+/// since it was found).
+fn try_join(pid: Pid) -> bool {
+    match userns::join(pid) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!("cannot join the namespaces of process {pid}: {e}");
+            false
+        }
+    }
+}
+
 fn join(pid: Pid) -> Result<(), RootlessError> {
     userns::join(pid).map_err(|source| RootlessError::Join {
         pid: pid.as_raw(),
@@ -155,23 +194,39 @@ fn write_pid(runroot: &Path, pid: Pid) -> Result<(), RootlessError> {
 /// The process named in `file`, if it is alive, ours, and in a user
 /// namespace other than ours (so a reused pid is not mistaken for it).
 fn live_holder(file: &Path) -> Option<Pid> {
-    use std::os::unix::fs::MetadataExt;
-    let pid: i32 = std::fs::read_to_string(file).ok()?.trim().parse().ok()?;
-    let pid = Pid::from_raw(pid);
-    let owner = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
-    if owner != host_uid().as_raw() {
-        return None;
-    }
+    let pid = recorded_live_pid(file)?;
     let theirs = userns::user_ns_of(Some(pid)).ok()?;
     let ours = userns::user_ns_of(None).ok()?;
     (theirs != ours).then_some(pid)
 }
 
-/// A running container's monitor (they live in the namespace too).
-fn live_monitor(runroot: &Path) -> Option<Pid> {
-    let dir = std::fs::read_dir(runroot.join("containers")).ok()?;
+/// The pid in `file`, if that process lives (not a zombie) and is ours
+/// (owned by our own effective id, as this namespace shows ids).
+fn recorded_live_pid(file: &Path) -> Option<Pid> {
+    use std::os::unix::fs::MetadataExt;
+    let pid: i32 = std::fs::read_to_string(file).ok()?.trim().parse().ok()?;
+    let owner = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+    let me = nix::unistd::geteuid().as_raw();
+    (owner == me && state != "Z" && state != "X").then(|| Pid::from_raw(pid))
+}
+
+/// Running containers' monitors (they live in the namespace too).
+fn live_monitors(runroot: &Path) -> Vec<Pid> {
+    let Ok(dir) = std::fs::read_dir(runroot.join("containers")) else {
+        return Vec::new();
+    };
     dir.flatten()
-        .find_map(|e| live_holder(&e.path().join("conmon.pid")))
+        .filter_map(|e| live_holder(&e.path().join("conmon.pid")))
+        .collect()
+}
+
+/// From inside the namespace: its pause process, if it runs.
+pub fn own_pause_process(runroot: &Path) -> Option<Pid> {
+    let pid = recorded_live_pid(&pause_pid_file(runroot))?;
+    let theirs = userns::user_ns_of(Some(pid)).ok()?;
+    (theirs == userns::user_ns_of(None).ok()?).then_some(pid)
 }
 
 /// The pause program: skiff's init in its pause mode.
