@@ -221,3 +221,25 @@ fn is_empty(dir: &Path) -> bool {
         .map(|mut d| d.next().is_none())
         .unwrap_or(true)
 }
+
+#[test]
+fn a_run_directory_of_someone_else_is_refused() {
+    if !rootless_only() {
+        return;
+    }
+    let s = Skiff::new();
+    // /var/lib belongs to root and is not a shared (sticky) directory.
+    let err = s
+        .program(Skiff::bin())
+        .arg("--root")
+        .arg(s.root())
+        .args(["--runroot", "/var/lib/skiff-not-mine", "images"])
+        .run()
+        .fails(125);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/var/lib") && err.contains("not to you"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new("/var/lib/skiff-not-mine").exists());
+}

@@ -368,10 +368,12 @@ fn reaps_orphans_as_pid_1() {
         "no PID 1 in {out:?}",
         out = out.stdout
     );
+    // The command is PID 2; any other child of PID 1 is the orphan (it may
+    // not have exec'd sleep yet, and still be called sh).
     assert!(
-        before
-            .iter()
-            .any(|(_, _, ppid, comm)| *ppid == 1 && comm == "sleep"),
+        before.iter().any(|(pid, _, ppid, comm)| *ppid == 1
+            && *pid != 2
+            && (comm == "sleep" || comm == "sh")),
         "the orphan was not reparented to skiff-init: {before:?}"
     );
     let zombies: Vec<_> = after

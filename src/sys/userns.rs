@@ -80,6 +80,8 @@ pub fn spawn_holder(program: &Path, args: &[&str]) -> io::Result<Holder> {
     let dev_null: &CStr = c"/dev/null";
     let (from_child, child_out) = pipe()?;
     let (child_in, to_child) = pipe()?;
+    let parent = nix::unistd::getpid().as_raw();
+    let parent_ends = [from_child.as_raw_fd(), to_child.as_raw_fd()];
     // SAFETY: the process is single-threaded (documented precondition), so
     // the child may run arbitrary code; it still only makes raw system calls
     // on memory prepared above, and never returns from this function.
@@ -91,6 +93,8 @@ pub fn spawn_holder(program: &Path, args: &[&str]) -> io::Result<Holder> {
         // SAFETY: in the child; see `holder_child`.
         unsafe {
             holder_child(
+                parent,
+                parent_ends,
                 child_out.as_raw_fd(),
                 child_in.as_raw_fd(),
                 &prog,
@@ -124,7 +128,10 @@ pub fn spawn_holder(program: &Path, args: &[&str]) -> io::Result<Holder> {
 
 /// The child of [`spawn_holder`]: raw system calls only, then exec (or, if
 /// the program cannot run, a pause of its own).
+#[allow(clippy::too_many_arguments)]
 unsafe fn holder_child(
+    parent: libc::pid_t,
+    parent_ends: [RawFd; 2],
     out: RawFd,
     input: RawFd,
     prog: &CStr,
@@ -139,8 +146,16 @@ unsafe fn holder_child(
         libc::write(out, msg.as_ptr().cast(), msg.len());
         libc::_exit(1);
     };
-    // Die with the caller until set-up is over.
+    // The caller's ends of the pipes: closed, so that a caller killed
+    // mid-way is an end of file here, not a wait forever.
+    for fd in parent_ends {
+        libc::close(fd);
+    }
+    // Die with the caller until set-up is over (and if it died already).
     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    if libc::getppid() != parent {
+        libc::_exit(1);
+    }
     if libc::unshare(libc::CLONE_NEWUSER) != 0 {
         fail(out);
     }

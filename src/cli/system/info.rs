@@ -30,6 +30,11 @@ pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
             "hostname": uname.nodename().to_string_lossy(),
             "cgroupVersion": crate::sys::cgroup::mode().to_string(),
             "security": { "rootless": engine.privilege() == Privilege::Rootless },
+            "cgroupsUsable": engine.cgroups_usable(),
+            "idMappings": {
+                "uidmap": id_map("uid_map"),
+                "gidmap": id_map("gid_map"),
+            },
         },
         "store": {
             "graphRoot": engine.paths().root,
@@ -53,6 +58,21 @@ pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
         Some(f) => print_value(f, &doc)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// This process's id map (the rootless namespace's, for a normal user), as
+/// podman lists it.
+fn id_map(file: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (f.len() == 3).then(|| json!({"container_id": f[0], "host_id": f[1], "size": f[2]}))
+        })
+        .collect()
 }
 
 /// podman prints `info` as YAML; this prints the same nesting.

@@ -70,7 +70,15 @@ impl Engine {
         let rec = {
             let _lock = store.lock(&rec.id)?;
             match store.get(&rec.id)? {
-                Some(r) if r.state.status.is_live() => return Ok(CleanupOutcome::StillRunning),
+                // A restart may have started the run whose exit called us
+                // after we first looked, and that run may be over already:
+                // then it is ours to handle (nobody else will).
+                Some(mut r) if r.state.status.is_live() => {
+                    if !self.settle_locked(&mut r, false)? {
+                        return Ok(CleanupOutcome::StillRunning);
+                    }
+                    r
+                }
                 Some(r) => {
                     self.release_resources(&r);
                     r

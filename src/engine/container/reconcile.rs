@@ -83,8 +83,22 @@ impl Engine {
         let Some(mut current) = store.get(&rec.id)? else {
             return Ok(rec);
         };
+        self.settle_locked(&mut current, rebooted)?;
+        Ok(current)
+    }
+
+    /// With the container's lock held: if the live record's run is over
+    /// (an exit file, a dead monitor, a reboot), record the exit, release
+    /// what it held and write it back. Returns whether it is over. (A start
+    /// removes the previous exit file before it launches a monitor, so an
+    /// exit file is always the current run's.)
+    pub(crate) fn settle_locked(
+        &self,
+        current: &mut ContainerRecord,
+        rebooted: bool,
+    ) -> Result<bool, ContainerError> {
         if !current.state.status.is_live() {
-            return Ok(current);
+            return Ok(true);
         }
         let (code, when) = match self.exit_file(&current.id) {
             Some(x) => x,
@@ -93,7 +107,7 @@ impl Engine {
             {
                 (UNOBSERVED_EXIT, Utc::now())
             }
-            None => return Ok(current),
+            None => return Ok(false),
         };
         current.state.status = Status::Exited;
         current.state.exit_code = Some(code);
@@ -101,9 +115,9 @@ impl Engine {
         current.state.pid = None;
         current.state.monitor_pid = None;
         current.state.monitor_start = None;
-        self.release_resources(&current);
-        store.put(&current)?;
-        Ok(current)
+        self.release_resources(current);
+        self.containers()?.put(current)?;
+        Ok(true)
     }
 
     /// Everything a stopped container no longer needs: its root filesystem
