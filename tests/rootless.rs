@@ -243,3 +243,69 @@ fn a_run_directory_of_someone_else_is_refused() {
     );
     assert!(!std::path::Path::new("/var/lib/skiff-not-mine").exists());
 }
+
+#[test]
+fn fuse_overlayfs_stacks_the_same_layers() {
+    if !containers_ready(&["fuse-overlayfs"]) {
+        return;
+    }
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .is_err()
+    {
+        skip("/dev/fuse cannot be opened by this user (.ci/run makes it 0666)");
+        return;
+    }
+    let s = Skiff::with_registry(shared_registry());
+    s.run([
+        "--storage-driver",
+        "fuse-overlayfs",
+        "pull",
+        "-q",
+        "skiff-test/whiteout",
+    ])
+    .ok();
+    let driver = s
+        .run(["info", "--format", "{{.store.graphDriverName}}"])
+        .ok();
+    assert_eq!(driver.trim(), "fuse-overlayfs");
+    // Whiteouts and opaque directories hide what they should; writes land.
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "skiff-test/whiteout",
+            "sh",
+            "-c",
+            "ls /data /opq; echo x >/data/c; cat /data/c",
+        ])
+        .ok();
+    assert_eq!(out, "/data:\nb\n\n/opq:\nnew\nx\n");
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "f",
+        "skiff-test/whiteout",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let table = match s.pause_pid() {
+        Some(pid) => format!("/proc/{pid}/mountinfo"),
+        None => "/proc/self/mountinfo".to_string(),
+    };
+    let mountinfo = std::fs::read_to_string(table).expect("mountinfo");
+    let dir = s.dir().display().to_string();
+    assert!(
+        mountinfo
+            .lines()
+            .any(|l| l.contains(&dir) && l.contains(" - fuse.fuse-overlayfs ")),
+        "the root is a fuse-overlayfs mount"
+    );
+    s.run(["rm", "-f", "-t", "0", "f"]).ok();
+    assert!(mounts_of(&s).is_empty(), "{:?}", mounts_of(&s));
+    wait_for(|| processes_of(&s).is_empty(), "the FUSE server to end");
+}

@@ -56,7 +56,7 @@ pub fn plan(layers: &[Descriptor], diff_ids: &[Digest]) -> Vec<PlannedLayer> {
 /// Whether a driver's layer directories are independent of their parents
 /// (so they can be unpacked in any order, while downloading).
 pub fn independent_layers(driver: Driver) -> bool {
-    matches!(driver, Driver::Overlay)
+    driver.stacks_layers()
 }
 
 /// Where a layer's bytes come from.
@@ -139,7 +139,7 @@ impl Engine {
             layer.parent.as_ref(),
             &layer.diff_id,
             |dest| match self.store().driver() {
-                Driver::Overlay => {
+                Driver::Overlay | Driver::FuseOverlay => {
                     let reader = match source {
                         LayerSource::Stream(r) => r,
                         LayerSource::Blobs => self.blob_reader(&layer.desc.digest)?,

@@ -196,7 +196,7 @@ impl Store {
                 match record::read_json::<StoreMeta>(&meta_path)? {
                     Some(meta) => meta.driver,
                     None => {
-                        let driver = requested.unwrap_or_else(driver::probe);
+                        let driver = requested.unwrap_or_else(|| driver::probe(&root.join("tmp")));
                         record::write_json(
                             &meta_path,
                             &StoreMeta {

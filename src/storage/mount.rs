@@ -25,12 +25,23 @@ pub enum MountError {
     },
     #[error("copying the image's files into {target}: {message}")]
     Copy { target: PathBuf, message: String },
+    #[error("mounting the container's root filesystem with fuse-overlayfs: {0}")]
+    Fuse(String),
     #[error("unmounting {target}: {source}")]
     Unmount {
         target: PathBuf,
         #[source]
         source: nix::Error,
     },
+}
+
+/// What stacks the layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stacker {
+    /// overlayfs, mounted by the kernel.
+    Kernel,
+    /// The fuse-overlayfs program.
+    Fuse,
 }
 
 /// Where a container's layers live.
@@ -63,7 +74,8 @@ impl Store {
             }
         }
         match self.driver() {
-            Driver::Overlay => self.mount_overlay(layers, paths),
+            Driver::Overlay => self.mount_overlay(layers, paths, Stacker::Kernel),
+            Driver::FuseOverlay => self.mount_overlay(layers, paths, Stacker::Fuse),
             Driver::Vfs => self.prepare_copy(layers, paths),
         }
     }
@@ -72,6 +84,7 @@ impl Store {
         &self,
         layers: &[Digest],
         paths: &RootfsPaths<'_>,
+        stacker: Stacker,
     ) -> Result<PathBuf, MountError> {
         let upper = paths.userdata.join("upper");
         let work = paths.userdata.join("work");
@@ -92,6 +105,10 @@ impl Store {
             upper.display(),
             work.display()
         );
+        if stacker == Stacker::Fuse {
+            mount_fuse_overlay(&opts, paths.target)?;
+            return Ok(paths.target.to_owned());
+        }
         if crate::sys::is_in_user_namespace() {
             opts.push_str(",userxattr");
         }
@@ -172,6 +189,33 @@ impl Store {
             }),
         }
     }
+}
+
+/// fuse-overlayfs with the overlay options `opts` on `target`; it returns
+/// once the mount is in place (the FUSE server stays behind, and ends when
+/// the mount is unmounted).
+fn mount_fuse_overlay(opts: &str, target: &Path) -> Result<(), MountError> {
+    if let Some(why) = crate::storage::driver::fuse_overlayfs_unusable() {
+        return Err(MountError::Fuse(why));
+    }
+    let program = crate::runtime::select::find_executable("fuse-overlayfs")
+        .ok_or_else(|| MountError::Fuse("fuse-overlayfs is not installed".into()))?;
+    let out = std::process::Command::new(program)
+        .arg("-o")
+        .arg(opts)
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| MountError::Fuse(e.to_string()))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr);
+        let line = msg
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("it failed");
+        return Err(MountError::Fuse(line.trim().to_string()));
+    }
+    Ok(())
 }
 
 /// Whether `path` is a mount point (its device differs from its parent's, or

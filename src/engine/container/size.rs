@@ -30,7 +30,7 @@ impl Engine {
             .unwrap_or(0);
         let userdata = self.containers()?.userdata(&rec.id);
         let rw = match self.store().driver() {
-            Driver::Overlay => tree_size(&userdata.join("upper")),
+            Driver::Overlay | Driver::FuseOverlay => tree_size(&userdata.join("upper")),
             // A vfs container holds a whole copy of the image: what it
             // added is the copy less the image's top layer (which, with
             // vfs, holds the whole image too).
