@@ -109,6 +109,10 @@ pub struct CreateArgs {
     /// OCI runtime (name or path)
     #[arg(long)]
     pub runtime: Option<String>,
+    /// User namespace: host (skiff's own: the host's ids as root, the
+    /// rootless namespace for a normal user)
+    #[arg(long)]
+    pub userns: Option<String>,
     /// Require HTTPS for a pull (default: as registries.conf says)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
@@ -141,6 +145,12 @@ impl CreateArgs {
     pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
         apply_authfile(self.authfile.as_deref())?;
         let sec = parse::security_opts(&self.security_opt)?;
+        match self.userns.as_deref() {
+            None | Some("") | Some("host") => {}
+            Some(mode) => anyhow::bail!(
+                "--userns={mode} is not supported yet: skiff runs containers in its own user namespace (--userns=host)"
+            ),
+        }
         let mut env = Vec::new();
         for f in &self.env_file {
             env.extend(parse::env_file(f)?);
