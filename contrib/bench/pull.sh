@@ -12,39 +12,23 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 skiff=${SKIFF:-$top/target/release/skiff}
 [[ -x $skiff ]] || { echo "build first: cargo build --release" >&2; exit 1; }
 
+die() { echo "pull.sh: $*" >&2; exit 1; }
+# shellcheck source=contrib/bench/lib.sh
+. "$top/contrib/bench/lib.sh"
+
 work=$(mktemp -d -t skiff-bench.XXXXXX)
 regpid=
 cleanup() {
-    if [[ -n $regpid ]]; then
-        kill "$regpid" 2>/dev/null || true
-        wait "$regpid" 2>/dev/null || true
-    fi
+    stop_registry
     rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo 5917)
-mkdir -p "$work/registry"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-log:
-  level: error
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-
-"$top/tests/fixtures/build-images.sh" --big "$work/fixtures" "127.0.0.1:$port" >/dev/null
+start_registry --big
 ref="127.0.0.1:$port/skiff-test/big:latest"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ms() { awk -v ns="$1" 'BEGIN {printf "%.0f", ns/1e6}'; }
+# Times in µs, as lib.sh's ms() takes them.
+now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 
 # raw: gunzip + sha256 of the layer blobs of the big image, one after another
 layers=$(jq -r '.layers[].digest' <"$work/fixtures/oci/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"]=="big:latest") | .digest' "$work/fixtures/oci/index.json" | cut -d: -f2)" | cut -d: -f2)
