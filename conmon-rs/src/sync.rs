@@ -57,12 +57,20 @@ impl ReportPipe {
     }
 }
 
-/// Block until the caller writes to (or closes) the start pipe: podman moves
-/// the monitor into its cgroup meanwhile.
+/// Block until the caller writes to the start pipe: podman moves the
+/// monitor into its cgroup meanwhile. An end of file with nothing written
+/// means the caller died first (podman and skiff both write a byte): then
+/// nothing is started, so that no container runs that no record knows.
 pub fn wait_start(fd: &OwnedFd) -> io::Result<()> {
     let mut buf = [0u8; 8192];
     loop {
         match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the caller went away before releasing the monitor",
+                ))
+            }
             Ok(_) => return Ok(()),
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
@@ -102,6 +110,17 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_start_pipe_releases_on_data_and_refuses_a_caller_gone() {
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        nix::unistd::write(&w, b"0").expect("write");
+        wait_start(&r).expect("released");
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        drop(w);
+        let err = wait_start(&r).expect_err("the caller went away");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn messages_match_conmon() {
