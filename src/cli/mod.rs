@@ -161,11 +161,11 @@ impl CliContext {
     /// The engine, inside the rootless user namespace for a normal user
     /// (joined, or created, first: before any thread starts).
     pub fn engine(&self) -> anyhow::Result<Engine> {
+        let (paths, conf) = Engine::resolve_paths(&self.options)?;
         if Privilege::current() == Privilege::Rootless {
-            let (paths, _) = Engine::resolve_paths(&self.options)?;
             crate::engine::rootless::ensure(&paths.runroot)?;
         }
-        Engine::open(&self.options).context("opening the store")
+        Engine::open_resolved(&self.options, paths, &conf).context("opening the store")
     }
 }
 

@@ -79,8 +79,19 @@ impl Engine {
     }
 
     pub fn open(opts: &EngineOptions) -> Result<Self, EngineError> {
-        let privilege = Privilege::current();
         let (paths, conf) = Self::resolve_paths(opts)?;
+        Self::open_resolved(opts, paths, &conf)
+    }
+
+    /// [`Engine::open`] with the paths and configuration
+    /// [`Engine::resolve_paths`] gave (read once by a caller that needed
+    /// them first).
+    pub fn open_resolved(
+        opts: &EngineOptions,
+        paths: Paths,
+        conf: &SkiffConf,
+    ) -> Result<Self, EngineError> {
+        let privilege = Privilege::current();
         let driver = match opts.storage_driver {
             Some(d) => Some(d),
             None => conf.storage.driver.as_deref().map(str::parse).transpose()?,

@@ -54,7 +54,6 @@ impl Engine {
 /// `ids` reordered so that every container comes before the containers it
 /// requires (removal order); requirements outside `ids` do not matter.
 pub fn removal_order(records: &[ContainerRecord]) -> Vec<String> {
-    let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::new();
     // Repeatedly take the containers no remaining container requires.
     let mut left: Vec<&ContainerRecord> = records.iter().collect();
@@ -72,11 +71,7 @@ pub fn removal_order(records: &[ContainerRecord]) -> Vec<String> {
             out.extend(rest.iter().map(|r| r.id.clone()));
             break;
         }
-        for r in ready {
-            if done.insert(&r.id) {
-                out.push(r.id.clone());
-            }
-        }
+        out.extend(ready.iter().map(|r| r.id.clone()));
         left = rest;
     }
     out
