@@ -163,7 +163,7 @@ if [[ $ME == 0 ]]; then
         run_pass root "" "$WORK/unit.tsv" "$WORK/integration.tsv"
         if command -v crun >/dev/null; then
             # The suites that run containers, once more with crun.
-            grep -E '/(containers|run|run_options|lifecycle|exec_attach|observe|rootless)-[0-9a-f]+'$'\t' \
+            grep -E '/(containers|run|run_options|lifecycle|exec_attach|observe|rootless|userns)-[0-9a-f]+'$'\t' \
                 "$WORK/integration.tsv" >"$WORK/crun.tsv" || true
             PASS_ENV=("SKIFF_TEST_RUNTIME=crun")
             if mountpoint -q /sys/fs/cgroup/unified; then

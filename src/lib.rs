@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod format;
+pub mod idmap;
 pub mod image;
 pub mod runtime;
 pub mod state;

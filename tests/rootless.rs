@@ -309,30 +309,3 @@ fn fuse_overlayfs_stacks_the_same_layers() {
     assert!(mounts_of(&s).is_empty(), "{:?}", mounts_of(&s));
     wait_for(|| processes_of(&s).is_empty(), "the FUSE server to end");
 }
-
-#[test]
-fn userns_host_is_the_default_and_other_modes_are_refused() {
-    if !containers_ready(&[]) {
-        return;
-    }
-    let s = busybox_skiff();
-    let map = |extra: &[&str]| {
-        let mut args = vec!["run", "--rm"];
-        args.extend_from_slice(extra);
-        args.extend(["skiff-test/busybox", "cat", "/proc/self/uid_map"]);
-        s.run(args).ok()
-    };
-    assert_eq!(map(&["--userns", "host"]), map(&[]));
-    let err = s
-        .run([
-            "run",
-            "--rm",
-            "--userns",
-            "keep-id",
-            "skiff-test/busybox",
-            "true",
-        ])
-        .fails(125);
-    assert!(err.contains("--userns=keep-id is not supported"), "{err}");
-    assert_eq!(s.run(["ps", "-a", "-q"]).ok(), "");
-}

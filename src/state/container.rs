@@ -110,6 +110,52 @@ pub enum SeccompChoice {
     Profile(std::path::PathBuf),
 }
 
+/// `--userns`: which user namespace the container runs in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "mode")]
+pub enum UserNsMode {
+    /// skiff's own: the host's ids as root, the rootless namespace's for a
+    /// normal user.
+    #[default]
+    Host,
+    /// Rootless: the user's own ids inside (as `uid`/`gid` when given),
+    /// with a passwd entry for them.
+    KeepId { uid: Option<u32>, gid: Option<u32> },
+    /// Rootless: every id of the rootless namespace but the user's own.
+    NoMap,
+    /// A range of `size` ids (default: what the image's files need) that no
+    /// other container uses.
+    Auto { size: Option<u32> },
+    /// `--uidmap`/`--gidmap` as given.
+    Custom,
+}
+
+impl UserNsMode {
+    /// As podman's inspect shows it (`HostConfig.UsernsMode`).
+    pub fn as_podman(&self) -> String {
+        match self {
+            UserNsMode::Host => String::new(),
+            UserNsMode::KeepId { .. } => "keep-id".into(),
+            UserNsMode::NoMap => "nomap".into(),
+            UserNsMode::Auto { .. } => "auto".into(),
+            UserNsMode::Custom => "private".into(),
+        }
+    }
+}
+
+/// A mount the user asked for (`-v`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum MountSpec {
+    /// A host file or directory.
+    Bind {
+        source: std::path::PathBuf,
+        destination: String,
+        /// mount(8) options (`ro`, `nosuid`, `rslave`, ...).
+        options: Vec<String>,
+    },
+}
+
 /// The typed options of a container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -155,6 +201,16 @@ pub struct ContainerConfig {
     pub requires: Vec<String>,
     /// Ports published on the host (filled by the networking layer's `-p`).
     pub ports: Vec<PortMapping>,
+    pub userns: UserNsMode,
+    /// The container's own user namespace mappings, resolved at create
+    /// (`None`: it shares skiff's).
+    pub id_mappings: Option<crate::idmap::IdMappings>,
+    /// `--group-add`: group names or ids added to the process's groups.
+    pub group_add: Vec<String>,
+    /// `--group-add keep-groups`: the caller's supplementary groups stay
+    /// (crun only).
+    pub keep_groups: bool,
+    pub mounts: Vec<MountSpec>,
 }
 
 /// Where a container is in its life.

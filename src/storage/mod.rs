@@ -18,6 +18,7 @@ pub mod layers;
 pub mod lock;
 pub mod mount;
 pub mod record;
+pub mod shift;
 pub mod unpack;
 
 use std::collections::HashSet;

@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::idmap::IdMappings;
 use crate::image::digest::Digest;
 use crate::storage::driver::Driver;
+use crate::storage::shift::{copy_tree, shift_owners};
 use crate::storage::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub struct RootfsPaths<'a> {
     pub userdata: &'a Path,
     /// Where the root filesystem is mounted (volatile).
     pub target: &'a Path,
+    /// The container's own id mappings: its files are owned through them.
+    pub id_mappings: Option<&'a IdMappings>,
 }
 
 fn prep(path: &Path) -> Result<(), MountError> {
@@ -76,7 +80,28 @@ impl Store {
         match self.driver() {
             Driver::Overlay => self.mount_overlay(layers, paths, Stacker::Kernel),
             Driver::FuseOverlay => self.mount_overlay(layers, paths, Stacker::Fuse),
-            Driver::Vfs => self.prepare_copy(layers, paths),
+            Driver::Vfs => {
+                // The copy is mounted where an overlay would be, so the
+                // bundle holds the root file system whatever the driver
+                // (a container with its own user namespace can reach the
+                // bundle, not the store).
+                let copy = self.prepare_copy(layers, paths)?;
+                prep(paths.target)?;
+                if !is_mountpoint(paths.target) {
+                    nix::mount::mount(
+                        Some(&copy),
+                        paths.target,
+                        None::<&str>,
+                        nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+                        None::<&str>,
+                    )
+                    .map_err(|source| MountError::Mount {
+                        target: paths.target.to_owned(),
+                        source,
+                    })?;
+                }
+                Ok(paths.target.to_owned())
+            }
         }
     }
 
@@ -88,17 +113,31 @@ impl Store {
     ) -> Result<PathBuf, MountError> {
         let upper = paths.userdata.join("upper");
         let work = paths.userdata.join("work");
+        let fresh = !upper.exists();
         for d in [&upper, &work, &paths.target.to_path_buf()] {
             prep(d)?;
         }
         if is_mountpoint(paths.target) {
             return Ok(paths.target.to_owned());
         }
-        let lower: Vec<String> = layers
-            .iter()
-            .rev()
-            .map(|l| self.layers().diff_dir(l).display().to_string())
-            .collect();
+        // The upper directory is the root directory of the merged tree: it
+        // belongs to the container's root.
+        if let (true, Some((uid, gid))) = (fresh, paths.id_mappings.and_then(|m| m.root())) {
+            std::os::unix::fs::lchown(&upper, Some(uid), Some(gid)).map_err(|source| {
+                MountError::Prepare {
+                    path: upper.clone(),
+                    source,
+                }
+            })?;
+        }
+        let mut lower = Vec::with_capacity(layers.len());
+        for l in layers.iter().rev() {
+            let dir = match paths.id_mappings {
+                Some(maps) => self.shifted_layer(l, maps)?,
+                None => self.layers().diff_dir(l),
+            };
+            lower.push(dir.display().to_string());
+        }
         let mut opts = format!(
             "lowerdir={},upperdir={},workdir={}",
             lower.join(":"),
@@ -142,22 +181,17 @@ impl Store {
         prep(&staging)?;
         if let Some(top) = layers.last() {
             let src = self.layers().diff_dir(top);
-            // cp -a keeps owners, modes, times, links, xattrs and devices.
-            let out = std::process::Command::new("cp")
-                .arg("-a")
-                .arg("--reflink=auto")
-                .arg(format!("{}/.", src.display()))
-                .arg(&staging)
-                .output()
-                .map_err(|e| MountError::Copy {
-                    target: copy.clone(),
-                    message: e.to_string(),
-                })?;
-            if !out.status.success() {
+            let copied = copy_tree(&src, &staging).and_then(|()| match paths.id_mappings {
+                Some(maps) => {
+                    shift_owners(&staging, maps).map_err(|e| format!("shifting owners: {e}"))
+                }
+                None => Ok(()),
+            });
+            if let Err(message) = copied {
                 crate::storage::layers::remove_tree(&staging);
                 return Err(MountError::Copy {
                     target: copy.clone(),
-                    message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    message,
                 });
             }
         }
@@ -175,8 +209,7 @@ impl Store {
         Ok(copy)
     }
 
-    /// Undo [`Store::mount_rootfs`]'s mount (vfs: nothing to undo). Not
-    /// mounted is not an error.
+    /// Undo [`Store::mount_rootfs`]'s mount. Not mounted is not an error.
     pub fn unmount_rootfs(&self, target: &Path) -> Result<(), MountError> {
         if !is_mountpoint(target) {
             return Ok(());

@@ -5,6 +5,7 @@
 //! This is the only place where `unsafe` and raw `libc` are allowed; each
 //! submodule that needs them opts in on its own.
 
+pub mod acl;
 pub mod cgroup;
 pub mod cgroup_usage;
 pub mod fs;
@@ -17,3 +18,8 @@ pub mod xattr;
 
 pub use fs::syncfs;
 pub use user::{egid, euid, is_in_user_namespace};
+
+/// Whether SELinux is enabled on this host (selinuxfs is mounted).
+pub fn selinux_enabled() -> bool {
+    std::path::Path::new("/sys/fs/selinux/enforce").exists()
+}

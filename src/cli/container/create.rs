@@ -11,7 +11,8 @@ use crate::cli::output::print_lines;
 use crate::cli::CliContext;
 use crate::engine::container::create::{CreateOptions, PullPolicy};
 use crate::engine::pull::{PullOptions, Silent};
-use crate::state::container::{ContainerConfig, LogDriver, Resources};
+use crate::idmap::{IdMap, IdMappings};
+use crate::state::container::{ContainerConfig, LogDriver, Resources, UserNsMode};
 
 /// Flags common to `create` and `run`.
 #[derive(Debug, Args, Clone)]
@@ -110,9 +111,25 @@ pub struct CreateArgs {
     #[arg(long)]
     pub runtime: Option<String>,
     /// User namespace: host (skiff's own: the host's ids as root, the
-    /// rootless namespace for a normal user)
+    /// rootless namespace for a normal user), keep-id[:uid=N,gid=N], nomap,
+    /// auto[:size=N]
     #[arg(long)]
     pub userns: Option<String>,
+    /// Map container ids to outside ids in a new user namespace:
+    /// CONTAINER:HOST:SIZE (outside ids are the rootless namespace's when
+    /// rootless)
+    #[arg(long)]
+    pub uidmap: Vec<String>,
+    /// Group id map, as --uidmap (default: the same as --uidmap)
+    #[arg(long)]
+    pub gidmap: Vec<String>,
+    /// Add a supplementary group (name or id), or keep-groups to keep the
+    /// caller's groups (crun)
+    #[arg(long)]
+    pub group_add: Vec<String>,
+    /// Bind mount a host path: SOURCE:DESTINATION[:OPTIONS]
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
     /// Require HTTPS for a pull (default: as registries.conf says)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
@@ -145,11 +162,35 @@ impl CreateArgs {
     pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
         apply_authfile(self.authfile.as_deref())?;
         let sec = parse::security_opts(&self.security_opt)?;
-        match self.userns.as_deref() {
-            None | Some("") | Some("host") => {}
-            Some(mode) => anyhow::bail!(
-                "--userns={mode} is not supported yet: skiff runs containers in its own user namespace (--userns=host)"
-            ),
+        let mut userns = parse::userns(self.userns.as_deref().unwrap_or(""))?;
+        let mut id_mappings = None;
+        if !self.uidmap.is_empty() || !self.gidmap.is_empty() {
+            if userns != UserNsMode::Host {
+                anyhow::bail!("--userns and --uidmap/--gidmap cannot be combined");
+            }
+            let parse_all = |items: &[String]| {
+                items
+                    .iter()
+                    .map(|m| IdMap::parse(m))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let uids = parse_all(&self.uidmap)?;
+            let gids = parse_all(&self.gidmap)?;
+            id_mappings = Some(IdMappings {
+                gids: if gids.is_empty() { uids.clone() } else { gids },
+                uids: if uids.is_empty() {
+                    anyhow::bail!("--gidmap needs --uidmap too")
+                } else {
+                    uids
+                },
+            });
+            userns = UserNsMode::Custom;
+        }
+        let keep_groups = self.group_add.iter().any(|g| g == "keep-groups");
+        if keep_groups && self.group_add.len() > 1 {
+            anyhow::bail!(
+                "the --group-add keep-groups option cannot be combined with other groups"
+            );
         }
         let mut env = Vec::new();
         for f in &self.env_file {
@@ -206,6 +247,19 @@ impl CreateArgs {
             log_max_size,
             auto_remove,
             requires: self.requires.clone(),
+            userns,
+            id_mappings,
+            group_add: if keep_groups {
+                Vec::new()
+            } else {
+                self.group_add.clone()
+            },
+            keep_groups,
+            mounts: self
+                .volume
+                .iter()
+                .map(|v| parse::volume(v))
+                .collect::<anyhow::Result<_>>()?,
             ..Default::default()
         };
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {

@@ -1,10 +1,10 @@
 //! Parsing of container flag values: signals, sizes, ulimits, `--env`,
-//! `--restart`, `--security-opt`.
+//! `--restart`, `--security-opt`, `--userns`, `-v`.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use crate::state::container::{RestartPolicy, SeccompChoice, Ulimit};
+use crate::state::container::{MountSpec, RestartPolicy, SeccompChoice, Ulimit, UserNsMode};
 
 /// `SIGTERM`, `TERM`, `term` or `15`.
 pub fn signal(s: &str) -> anyhow::Result<i32> {
@@ -188,9 +188,172 @@ pub fn security_opts(items: &[String]) -> anyhow::Result<SecurityOpts> {
     Ok(out)
 }
 
+/// `--userns MODE[:OPTIONS]`.
+pub fn userns(mode: &str) -> anyhow::Result<UserNsMode> {
+    let (name, opts) = mode.split_once(':').unwrap_or((mode, ""));
+    let options = || {
+        opts.split(',')
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let (k, v) = o.split_once('=').unwrap_or((o, ""));
+                let n = v.parse::<u32>().map_err(|_| {
+                    anyhow::anyhow!("invalid --userns={mode}: {k} needs a number, not {v:?}")
+                })?;
+                Ok((k, n))
+            })
+            .collect::<anyhow::Result<Vec<(&str, u32)>>>()
+    };
+    let unknown = |k: &str| anyhow::anyhow!("invalid --userns={mode}: unknown option {k:?}");
+    Ok(match name {
+        "" | "host" if opts.is_empty() => UserNsMode::Host,
+        "keep-id" => {
+            let (mut uid, mut gid) = (None, None);
+            for (k, n) in options()? {
+                match k {
+                    "uid" => uid = Some(n),
+                    "gid" => gid = Some(n),
+                    _ => return Err(unknown(k)),
+                }
+            }
+            UserNsMode::KeepId { uid, gid }
+        }
+        "nomap" if opts.is_empty() => UserNsMode::NoMap,
+        "auto" => {
+            let mut size = None;
+            for (k, n) in options()? {
+                match k {
+                    "size" if n > 0 => size = Some(n),
+                    "size" => anyhow::bail!("invalid --userns={mode}: the size must be at least 1"),
+                    _ => return Err(unknown(k)),
+                }
+            }
+            UserNsMode::Auto { size }
+        }
+        _ => anyhow::bail!(
+            "unsupported --userns={mode}: skiff supports host, keep-id[:uid=N,gid=N], nomap and auto[:size=N] (or --uidmap/--gidmap)"
+        ),
+    })
+}
+
+/// mount(8) options `-v` passes on as they are.
+const BIND_OPTIONS: &[&str] = &[
+    "ro", "rw", "dev", "nodev", "exec", "noexec", "suid", "nosuid", "bind", "rbind",
+];
+const PROPAGATIONS: &[&str] = &[
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+];
+
+/// `-v SOURCE:DESTINATION[:OPTIONS]` with a host path as the source.
+pub fn volume(spec: &str) -> anyhow::Result<MountSpec> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, destination, opts) = match parts[..] {
+        [s, d] => (s, d, ""),
+        [s, d, o] => (s, d, o),
+        [_] => anyhow::bail!(
+            "-v {spec}: anonymous volumes are not supported yet: give a host path, -v /host/path:{spec}"
+        ),
+        _ => anyhow::bail!("invalid -v {spec:?}: give SOURCE:DESTINATION[:OPTIONS]"),
+    };
+    if !source.starts_with(['/', '.']) {
+        anyhow::bail!(
+            "-v {spec}: named volumes are not supported yet: give a host path (absolute, or starting with ./)"
+        );
+    }
+    if !destination.starts_with('/') {
+        anyhow::bail!("invalid -v {spec:?}: the container path {destination:?} must be absolute");
+    }
+    let mut options: Vec<String> = Vec::new();
+    let (mut access, mut propagation) = (None, None);
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" | "rw" => {
+                if access.replace(o).is_some() {
+                    anyhow::bail!("invalid -v {spec:?}: give at most one of ro and rw");
+                }
+            }
+            // Relabeling asks SELinux for a label; without SELinux it has
+            // nothing to do, as in podman.
+            "z" | "Z" => {
+                if crate::sys::selinux_enabled() {
+                    anyhow::bail!("-v {spec}: relabeling (:{o}) is not supported yet on a host with SELinux");
+                }
+                continue;
+            }
+            _ if PROPAGATIONS.contains(&o) => {
+                if propagation.replace(o).is_some() {
+                    anyhow::bail!("invalid -v {spec:?}: give at most one propagation option");
+                }
+            }
+            _ if BIND_OPTIONS.contains(&o) => {}
+            _ => anyhow::bail!(
+                "unsupported -v option {o:?} in {spec:?}: skiff supports ro, rw, z, Z, [no]dev, [no]exec, [no]suid, [r]bind and propagation ([r]shared, [r]slave, [r]private, [r]unbindable)"
+            ),
+        }
+        options.push(o.to_string());
+    }
+    let source =
+        std::path::absolute(source).map_err(|e| anyhow::anyhow!("-v {spec}: {source}: {e}"))?;
+    Ok(MountSpec::Bind {
+        source,
+        destination: destination.to_string(),
+        options,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userns_modes() {
+        assert_eq!(userns("host").expect("valid"), UserNsMode::Host);
+        assert_eq!(
+            userns("keep-id:uid=200,gid=210").expect("valid"),
+            UserNsMode::KeepId {
+                uid: Some(200),
+                gid: Some(210)
+            }
+        );
+        assert_eq!(
+            userns("auto:size=2048").expect("valid"),
+            UserNsMode::Auto { size: Some(2048) }
+        );
+        assert_eq!(userns("nomap").expect("valid"), UserNsMode::NoMap);
+        assert!(userns("keep-id:uid=x").is_err());
+        assert!(userns("keep-id:size=1").is_err());
+        assert!(userns("auto:size=0").is_err());
+        assert!(userns("ns:/proc/1/ns/user").is_err());
+    }
+
+    #[test]
+    fn bind_volumes() {
+        let MountSpec::Bind {
+            source,
+            destination,
+            options,
+        } = volume("/srv/data:/data:ro,Z,rslave").expect("valid");
+        assert_eq!(source, std::path::Path::new("/srv/data"));
+        assert_eq!(destination, "/data");
+        if crate::sys::selinux_enabled() {
+            return;
+        }
+        assert_eq!(options, ["ro", "rslave"]);
+        assert!(volume("/a:/b:ro,rw").is_err());
+        assert!(volume("/a:/b:shared,slave").is_err());
+        assert!(volume("/a:/b:U").is_err());
+        assert!(volume("/a:b").is_err());
+        assert!(volume("data:/b").is_err());
+        assert!(volume("/b").is_err());
+        let MountSpec::Bind { source, .. } = volume("./d:/b").expect("relative");
+        assert!(source.is_absolute());
+    }
 
     #[test]
     fn signals() {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::cli::human;
 use crate::engine::container::size::ContainerSize;
 use crate::engine::Engine;
-use crate::state::container::{ContainerRecord, Status};
+use crate::state::container::{ContainerRecord, MountSpec, Status};
 
 /// "Up 5 seconds", "Exited (0) 3 minutes ago", "Created", "Paused".
 pub fn status_text(rec: &ContainerRecord) -> String {
@@ -115,6 +115,41 @@ fn time(t: Option<chrono::DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string())
 }
 
+/// `Mounts` of inspect: the user's mounts as podman lists them.
+fn mounts_doc(rec: &ContainerRecord) -> Vec<Value> {
+    rec.config
+        .mounts
+        .iter()
+        .map(|m| {
+            let MountSpec::Bind {
+                source,
+                destination,
+                options,
+            } = m;
+            let propagation = options
+                .iter()
+                .find(|o| {
+                    o.contains("shared")
+                        || o.contains("slave")
+                        || o.contains("private")
+                        || o.contains("bindable")
+                })
+                .cloned()
+                .unwrap_or_else(|| "rprivate".into());
+            json!({
+                "Type": "bind",
+                "Source": source,
+                "Destination": destination,
+                "Driver": "",
+                "Mode": "",
+                "Options": options.iter().filter(|o| *o != "ro" && *o != "rw").collect::<Vec<_>>(),
+                "RW": !options.iter().any(|o| o == "ro"),
+                "Propagation": propagation,
+            })
+        })
+        .collect()
+}
+
 /// The `inspect` document of a container.
 pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     let s = &rec.state;
@@ -155,6 +190,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
         "RestartCount": s.restart_count,
         "Dependencies": rec.config.requires,
         "Driver": engine.store().driver().to_string(),
+        "Mounts": mounts_doc(rec),
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
@@ -183,6 +219,25 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
             "Memory": rec.config.resources.memory.unwrap_or(0),
             "NanoCpus": rec.config.resources.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
             "PidsLimit": rec.config.resources.pids_limit.unwrap_or(0),
+            "UsernsMode": rec.config.userns.as_podman(),
+            "IDMappings": rec.config.id_mappings.as_ref().map(|m| json!({
+                "UidMap": m.uid_texts(),
+                "GidMap": m.gid_texts(),
+            })),
+            "GroupAdd": if rec.config.keep_groups {
+                vec!["keep-groups".to_string()]
+            } else {
+                rec.config.group_add.clone()
+            },
+            "Binds": rec.config.mounts.iter().map(|m| {
+                let MountSpec::Bind { source, destination, options } = m;
+                let mut bind = format!("{}:{destination}", source.display());
+                if !options.is_empty() {
+                    bind.push(':');
+                    bind.push_str(&options.join(","));
+                }
+                bind
+            }).collect::<Vec<_>>(),
             "LogConfig": {"Type": match rec.config.log_driver {
                 crate::state::container::LogDriver::K8sFile => "k8s-file",
                 crate::state::container::LogDriver::None => "none",

@@ -64,14 +64,9 @@ pub fn run(ctx: &CliContext, args: InfoArgs) -> anyhow::Result<ExitCode> {
 /// podman lists it.
 fn id_map(file: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<u64> = l
-                .split_whitespace()
-                .filter_map(|x| x.parse().ok())
-                .collect();
-            (f.len() == 3).then(|| json!({"container_id": f[0], "host_id": f[1], "size": f[2]}))
-        })
+    crate::idmap::parse_proc_map(&text)
+        .iter()
+        .map(|m| json!({"container_id": m.container, "host_id": m.host, "size": m.size}))
         .collect()
 }
 

@@ -7,7 +7,9 @@ use crate::engine::container::ContainerError;
 use crate::engine::pull::{PullObserver, PullOptions};
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
-use crate::state::container::{ContainerConfig, ContainerRecord, ContainerState, ImageRef};
+use crate::state::container::{
+    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec,
+};
 use crate::state::names;
 use crate::storage::images::ImageRecord;
 
@@ -174,6 +176,13 @@ impl Engine {
             // Found now, so that a missing init fails the create, not a start.
             self.init_binary(config.init_path.as_deref())?;
         }
+        if config.keep_groups && runtime.name() != "crun" {
+            return Err(ContainerError::Invalid(format!(
+                "--group-add keep-groups needs the crun runtime (this container would use {}, which always sets the supplementary groups): add --runtime crun",
+                runtime.name()
+            )));
+        }
+        check_mounts(&config)?;
         let image =
             self.image_for_container(&opts.image, opts.pull, &opts.pull_options, observer)?;
         let image_config = self.image_config(&image)?;
@@ -184,6 +193,13 @@ impl Engine {
                 opts.image
             )));
         }
+        let _auto_userns = self.lock_auto_userns(&config)?;
+        let layer_dirs: Vec<_> = image
+            .layers
+            .iter()
+            .map(|l| self.store().layers().diff_dir(&l.chain_id))
+            .collect();
+        self.resolve_user_namespace(&mut config, &layer_dirs)?;
         let store = self.containers()?;
         let id = names::new_id().map_err(|e| ContainerError::Invalid(e.to_string()))?;
         if let (Some(name), true) = (&opts.name, opts.replace) {
@@ -234,6 +250,35 @@ impl Engine {
         }
         Ok(rec)
     }
+}
+
+/// Bind sources must exist, and no two mounts may share a destination.
+fn check_mounts(config: &ContainerConfig) -> Result<(), ContainerError> {
+    let mut seen = std::collections::HashSet::new();
+    for m in &config.mounts {
+        let MountSpec::Bind {
+            source,
+            destination,
+            ..
+        } = m;
+        if let Err(e) = std::fs::metadata(source) {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                _ => e.to_string(),
+            };
+            return Err(ContainerError::Invalid(format!(
+                "statfs {}: {why}",
+                source.display()
+            )));
+        }
+        let clean = destination.trim_end_matches('/');
+        if !seen.insert(if clean.is_empty() { "/" } else { clean }) {
+            return Err(ContainerError::Invalid(format!(
+                "{destination}: duplicate mount destination"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
+pub mod userns;
 
 use crate::engine::lookup::LookupError;
 use crate::engine::pull::PullError;

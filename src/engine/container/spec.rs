@@ -10,9 +10,10 @@ use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::runtime::spec::{
-    self, Caller, ExtraMount, Host, LimitValue, MountKind, PidsLimit, Seccomp, SpecOptions, Unmask,
+    self, Caller, ExtraMount, Host, LimitValue, MountKind, Namespace, PidsLimit, Seccomp,
+    SpecOptions, Unmask,
 };
-use crate::state::container::{ContainerRecord, SeccompChoice, Ulimit};
+use crate::state::container::{ContainerRecord, MountSpec, SeccompChoice, Ulimit, UserNsMode};
 
 /// `--ulimit` names to rlimit kinds.
 fn rlimit_kind(name: &str) -> Option<PosixRlimitType> {
@@ -115,12 +116,41 @@ impl Engine {
         if caller == Caller::Root {
             opts.cgroups_path = Some(cgroups_path(&rec.id));
         }
-        let user = spec::user::resolve(
+        // keep-id runs as the user's own ids unless told otherwise.
+        let keep_id_user = match (&c.userns, &c.user) {
+            (
+                UserNsMode::KeepId {
+                    uid: Some(u),
+                    gid: Some(g),
+                },
+                None,
+            ) => Some(format!("{u}:{g}")),
+            _ => None,
+        };
+        let mut user = spec::user::resolve(
             rootfs,
-            c.user.as_deref().unwrap_or(""),
+            keep_id_user.as_deref().or(c.user.as_deref()).unwrap_or(""),
             run.user.as_deref().unwrap_or(""),
         )
         .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        if !c.group_add.is_empty() {
+            let (_, group) = spec::user::account_files(rootfs)
+                .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+            for gid in spec::user::group_ids(group.as_deref(), &c.group_add)
+                .map_err(|e| ContainerError::Invalid(format!("--group-add: {e}")))?
+            {
+                if !user.additional_gids.contains(&gid) {
+                    user.additional_gids.push(gid);
+                }
+            }
+        }
+        if let Some(maps) = &c.id_mappings {
+            opts.namespaces.user = Namespace::Private;
+            opts.id_mappings = Some(maps.clone());
+            let rundir = self.containers()?.rundir(&rec.id);
+            let accounts = self.keep_id_accounts(rec, rootfs, &rundir, &mut user.home)?;
+            opts.mounts.extend(accounts);
+        }
         opts.process.env = merge_env(&run.env.clone().unwrap_or_default(), &c.env);
         opts.process.cwd = c
             .workdir
@@ -163,6 +193,25 @@ impl Engine {
                 .unwrap_or_else(|| rec.short_id().to_string()),
         );
         opts.annotations = c.annotations.clone();
+        if c.keep_groups {
+            // crun leaves the caller's supplementary groups alone.
+            opts.annotations
+                .insert("run.oci.keep_original_groups".into(), "1".into());
+        }
+        for m in &c.mounts {
+            let MountSpec::Bind {
+                source,
+                destination,
+                options,
+            } = m;
+            opts.mounts.push(ExtraMount {
+                destination: destination.clone(),
+                kind: MountKind::Bind {
+                    source: source.clone(),
+                },
+                options: options.clone(),
+            });
+        }
         opts.resources.memory = c.resources.memory;
         opts.resources.cpus = c.resources.cpus;
         opts.resources.cpu_shares = c.resources.cpu_shares;

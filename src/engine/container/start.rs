@@ -109,11 +109,15 @@ impl Engine {
         let layers: Vec<_> = image.layers.iter().map(|l| l.chain_id.clone()).collect();
         let userdata = store.userdata(&rec.id);
         let target = bundle.join("rootfs");
+        if let Some(maps) = &rec.config.id_mappings {
+            self.open_way_to_bundle(bundle, maps)?;
+        }
         let rootfs = self.store().mount_rootfs(
             &layers,
             &RootfsPaths {
                 userdata: &userdata,
                 target: &target,
+                id_mappings: rec.config.id_mappings.as_ref(),
             },
         )?;
         let result = (|| {

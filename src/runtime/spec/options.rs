@@ -184,19 +184,7 @@ impl Default for Namespaces {
     }
 }
 
-/// One contiguous range of an id map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdMap {
-    pub container: u32,
-    pub host: u32,
-    pub size: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IdMappings {
-    pub uids: Vec<IdMap>,
-    pub gids: Vec<IdMap>,
-}
+pub use crate::idmap::{IdMap, IdMappings};
 
 /// A mount added to the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]

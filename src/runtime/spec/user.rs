@@ -107,6 +107,65 @@ pub fn resolve(rootfs: &Path, spec: &str, image_user: &str) -> Result<ProcessUse
     resolve_in(spec, passwd.as_deref(), group.as_deref())
 }
 
+/// The texts of /etc/passwd and /etc/group of the root file system at
+/// `rootfs` (`None`: a file does not exist), read as the container would.
+pub fn account_files(rootfs: &Path) -> Result<(Option<String>, Option<String>), UserError> {
+    let root = open_dir(rootfs).map_err(|source| UserError::OpenRoot {
+        path: rootfs.to_path_buf(),
+        source,
+    })?;
+    Ok((
+        read_in_root(root.as_fd(), "etc/passwd", "/etc/passwd")?,
+        read_in_root(root.as_fd(), "etc/group", "/etc/group")?,
+    ))
+}
+
+/// Whether a passwd text has an entry for `uid`.
+pub fn passwd_has_uid(passwd: &str, uid: u32) -> bool {
+    parse_passwd(passwd).iter().any(|u| u.uid == uid)
+}
+
+/// Whether a group text has an entry for `gid`.
+pub fn group_has_gid(group: &str, gid: u32) -> bool {
+    parse_group(group).iter().any(|g| g.gid == gid)
+}
+
+/// The largest uid in a passwd text and gid in a group text, ignoring
+/// `except` (podman sizes auto namespaces without "nobody").
+pub fn largest_account_ids(passwd: &str, group: &str, except: u32) -> (u32, u32) {
+    let uid = parse_passwd(passwd)
+        .iter()
+        .map(|u| u.uid)
+        .filter(|&u| u != except)
+        .max()
+        .unwrap_or(0);
+    let gid = parse_group(group)
+        .iter()
+        .map(|g| g.gid)
+        .filter(|&g| g != except)
+        .max()
+        .unwrap_or(0);
+    (uid, gid)
+}
+
+/// `--group-add` entries (names or ids) as gids, names looked up in the
+/// group text.
+pub fn group_ids(group: Option<&str>, names: &[String]) -> Result<Vec<u32>, UserError> {
+    let groups: Vec<GroupEntry> = group.map(parse_group).unwrap_or_default();
+    names
+        .iter()
+        .map(|n| match parse_id(n) {
+            Some(id) => Ok(id),
+            None if is_number(n) => Err(UserError::OutOfRange { value: n.clone() }),
+            None => groups
+                .iter()
+                .find(|g| &g.name == n)
+                .map(|g| g.gid)
+                .ok_or_else(|| UserError::GroupNotFound { name: n.clone() }),
+        })
+        .collect()
+}
+
 /// Resolve `spec` against the text of passwd and group files (`None`: the
 /// file does not exist).
 fn resolve_in(
