@@ -158,23 +158,30 @@ run_pass() {
 }
 
 # ---------------------------------------------------------------------------
+# The suites that run containers: once more with crun, and with skiff's
+# built-in runtime.
+CONTAINER_SUITES='/(containers|run|run_options|lifecycle|exec_attach|observe|rootless|userns)-[0-9a-f]+'$'\t'
+grep -E "$CONTAINER_SUITES" "$WORK/integration.tsv" >"$WORK/containers.tsv" || true
+
 if [[ $ME == 0 ]]; then
     if [[ $MODE != rootless ]]; then
         run_pass root "" "$WORK/unit.tsv" "$WORK/integration.tsv"
         if command -v crun >/dev/null; then
-            # The suites that run containers, once more with crun.
-            grep -E '/(containers|run|run_options|lifecycle|exec_attach|observe|rootless|userns)-[0-9a-f]+'$'\t' \
-                "$WORK/integration.tsv" >"$WORK/crun.tsv" || true
             PASS_ENV=("SKIFF_TEST_RUNTIME=crun")
             if mountpoint -q /sys/fs/cgroup/unified; then
                 WRAP=(unshare -m sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
             fi
-            run_pass crun "" "$WORK/crun.tsv"
+            run_pass crun "" "$WORK/containers.tsv"
             PASS_ENV=()
             WRAP=()
         elif [[ ${CI:-} == true ]]; then
             die "crun is not installed (see .ci/run)"
         fi
+    fi
+    if [[ $MODE != rootless ]]; then
+        PASS_ENV=("SKIFF_TEST_RUNTIME=skiff")
+        run_pass builtin "" "$WORK/containers.tsv"
+        PASS_ENV=()
     fi
     if [[ $MODE != root ]]; then
         if ! id -u "$TEST_USER" >/dev/null 2>&1; then
@@ -184,6 +191,9 @@ if [[ $ME == 0 ]]; then
             grep -q "^$TEST_USER:" /etc/subuid 2>/dev/null ||
                 echo "test.sh: warning: $TEST_USER has no /etc/subuid range"
             run_pass rootless "$TEST_USER" "$WORK/integration.tsv"
+            PASS_ENV=("SKIFF_TEST_RUNTIME=skiff")
+            run_pass builtin-rootless "$TEST_USER" "$WORK/containers.tsv"
+            PASS_ENV=()
         fi
     fi
 else

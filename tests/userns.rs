@@ -432,32 +432,44 @@ fn group_add_adds_groups_by_name_and_id() {
 }
 
 #[test]
-fn keep_groups_keeps_the_callers_groups_with_crun() {
+fn keep_groups_keeps_the_callers_groups() {
     if !containers_ready(&["setpriv"]) {
         return;
     }
     let s = busybox_skiff();
-    if std::env::var("SKIFF_TEST_RUNTIME").as_deref() != Ok("crun") {
-        // runc always sets the groups: skiff says so instead of ignoring it.
-        s.run(["run", "--rm", "--group-add", "keep-groups", IMAGE, "true"])
-            .fails_with(125, "needs the crun runtime");
-        skip("keep-groups itself runs in the crun pass");
-        return;
-    }
+    // runc always sets the groups: skiff says so instead of ignoring it.
+    s.run([
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--group-add",
+        "keep-groups",
+        IMAGE,
+        "true",
+    ])
+    .fails_with(125, "needs the crun or skiff runtime");
     if !is_root() {
-        skip("the crun pass runs as root");
+        skip("setpriv --groups needs root");
         return;
     }
-    let groups = |extra: &[&str]| {
-        let mut args = vec!["run", "--rm", "--runtime", "crun"];
-        args.extend_from_slice(extra);
-        args.extend([IMAGE, "id", "-G"]);
-        s.cmd_via(&["setpriv", "--groups", "4242", "--"], args)
-            .run()
-            .ok()
-    };
-    assert!(groups(&["--group-add", "keep-groups"])
-        .split_whitespace()
-        .any(|g| g == "4242"));
-    assert!(!groups(&[]).split_whitespace().any(|g| g == "4242"));
+    // skiff's own runtime always; crun in the crun pass.
+    let mut runtimes = vec!["skiff"];
+    if std::env::var("SKIFF_TEST_RUNTIME").as_deref() == Ok("crun") {
+        runtimes.push("crun");
+    }
+    for rt in runtimes {
+        let groups = |extra: &[&str]| {
+            let mut args = vec!["run", "--rm", "--runtime", rt];
+            args.extend_from_slice(extra);
+            args.extend([IMAGE, "id", "-G"]);
+            s.cmd_via(&["setpriv", "--groups", "4242", "--"], args)
+                .run()
+                .ok()
+        };
+        let kept = groups(&["--group-add", "keep-groups"]);
+        assert!(kept.split_whitespace().any(|g| g == "4242"), "{rt}: {kept}");
+        let set = groups(&[]);
+        assert!(!set.split_whitespace().any(|g| g == "4242"), "{rt}: {set}");
+    }
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# run.sh - start-up benchmark: `run --rm IMAGE true` end to end, skiff and
-# (when installed) podman side by side on the same busybox image from a
-# local registry, both with runc, plus runc's own create + start + delete of
-# the same bundle (skiff's config.json, a copy of the image's root
-# filesystem) as the floor any engine driving runc pays.
+# run.sh - start-up benchmark: `run --rm IMAGE true` end to end, skiff (with
+# runc and with its built-in runtime) and (when installed) podman side by
+# side on the same busybox image from a local registry, plus each runtime's
+# own create + start + delete of the same bundle (skiff's config.json with
+# podman's seccomp profile, a copy of the image's root filesystem): runc,
+# crun when installed, and `skiff runtime`.
+#
+# crun refuses a hybrid cgroup host (v1 controllers beside a v2 mount): the
+# whole benchmark then runs in a private mount namespace without the v2
+# mount, so every engine and runtime sees the same host.
 #
 # podman runs with --network none: skiff gives a container a private
 # network namespace with loopback only, which is what --network none asks
@@ -43,6 +48,12 @@ ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
 fi
 
+crun=$(command -v crun || true)
+if [[ -n $crun && -z ${SKIFF_BENCH_MNTNS:-} ]] && mountpoint -q /sys/fs/cgroup/unified; then
+    export SKIFF_BENCH_MNTNS=1
+    exec unshare -m bash -c 'umount /sys/fs/cgroup/unified && exec bash "$0" "$@"' "$0" "$@"
+fi
+
 work=$(mktemp -d -t skiff-bench-run.XXXXXX)
 regpid=
 podman_on=
@@ -52,6 +63,8 @@ cleanup() {
     # (a failing last command here would end the trap under set -e)
     stop_registry
     "$runc" --root "$work/runc-state" delete -f bench-ref >/dev/null 2>&1 || true
+    [[ -z $crun ]] || "$crun" --root "$work/crun-state" delete -f bench-ref >/dev/null 2>&1 || true
+    "$skiff" runtime --root "$work/skr-state" delete -f bench-ref >/dev/null 2>&1 || true
     sk rm -af -t 0 >/dev/null 2>&1 || true
     if [[ -n $podman_on ]]; then
         pm rm -af -t 0 >/dev/null 2>&1 || true
@@ -91,38 +104,58 @@ cp -a "$work/skiff/run/containers/$cid/rootfs" "$bundle/rootfs"
 jq --arg root "$bundle/rootfs" '.root.path = $root | .process.args = ["true"] | .process.terminal = false' \
     "$work/skiff/run/containers/$cid/config.json" >"$bundle/config.json"
 sk rm -f -t 0 "$cid" >/dev/null
-runc_once() {
-    "$runc" --root "$work/runc-state" create --bundle "$bundle" bench-ref </dev/null >/dev/null 2>&1 &&
-        "$runc" --root "$work/runc-state" start bench-ref &&
-        "$runc" --root "$work/runc-state" delete -f bench-ref
+# bundle_once RUNTIME STATE...: create + start + delete of the bundle.
+bundle_once() {
+    local state=$1; shift
+    "$@" --root "$state" create --bundle "$bundle" bench-ref </dev/null >/dev/null 2>&1 &&
+        "$@" --root "$state" start bench-ref &&
+        "$@" --root "$state" delete -f bench-ref
 }
+runc_once() { bundle_once "$work/runc-state" "$runc"; }
+crun_once() { bundle_once "$work/crun-state" "$crun"; }
+skr_once() { bundle_once "$work/skr-state" "$skiff" runtime; }
 
-sk_t=(); pm_t=(); rc_t=()
+sk_t=(); sb_t=(); pm_t=(); rc_t=(); cr_t=(); sr_t=()
 for i in $(seq $((WARMUP + RUNS))); do
-    s=$(elapsed sk run --rm "$ref" true)
+    s=$(elapsed sk run --rm --runtime runc "$ref" true)
+    b=$(elapsed sk run --rm --runtime skiff "$ref" true)
     r=$(elapsed runc_once)
+    x=$(elapsed skr_once)
+    [[ -z $crun ]] || c=$(elapsed crun_once)
     if [[ -n $podman_on ]]; then
         p=$(elapsed pm run --rm --runtime runc --network "$net" "$ref" true)
     fi
     ((i > WARMUP)) || continue
-    sk_t+=("$s"); rc_t+=("$r")
+    sk_t+=("$s"); sb_t+=("$b"); rc_t+=("$r"); sr_t+=("$x")
+    [[ -z $crun ]] || cr_t+=("$c")
     [[ -n $podman_on ]] && pm_t+=("$p")
 done
 left=$(sk ps -aq | wc -l)
 ((left == 0)) || echo "warning: skiff left $left containers behind" >&2
 
 s=$(printf '%s\n' "${sk_t[@]}" | median)
+b=$(printf '%s\n' "${sb_t[@]}" | median)
 r=$(printf '%s\n' "${rc_t[@]}" | median)
+x=$(printf '%s\n' "${sr_t[@]}" | median)
+line() { printf '  %-36s %8s ms (%s)%s\n' "$1" "$(ms "$2")" "$(ms "$(printf '%s\n' "${@:3}" | fastest)")" "${EXTRA:-}"; }
 echo "run --rm $ref true: median (fastest) of $RUNS runs, after $WARMUP warm-up runs"
-printf '  %-36s %8s ms (%s)\n' "runc create+start+delete" "$(ms "$r")" "$(ms "$(printf '%s\n' "${rc_t[@]}" | fastest)")"
-printf '  %-36s %8s ms (%s)   %s ms over runc\n' "skiff run --rm" "$(ms "$s")" \
-    "$(ms "$(printf '%s\n' "${sk_t[@]}" | fastest)")" "$(ms "$(sub "$s" "$r")")"
+echo " the same bundle, create + start + delete:"
+line "runc" "$r" "${rc_t[@]}"
+if [[ -n $crun ]]; then
+    c=$(printf '%s\n' "${cr_t[@]}" | median)
+    line "crun" "$c" "${cr_t[@]}"
+fi
+line "skiff runtime" "$x" "${sr_t[@]}"
+echo " end to end:"
+EXTRA="   $(ms "$(sub "$s" "$r")") ms over runc" line "skiff run --rm --runtime runc" "$s" "${sk_t[@]}"
+line "skiff run --rm --runtime skiff" "$b" "${sb_t[@]}"
 if [[ -n $podman_on ]]; then
     p=$(printf '%s\n' "${pm_t[@]}" | median)
     printf '  %-36s %8s ms (%s)   %s ms over runc; skiff is %.2fx faster\n' \
         "podman run --rm --network $net" "$(ms "$p")" \
         "$(ms "$(printf '%s\n' "${pm_t[@]}" | fastest)")" "$(ms "$(sub "$p" "$r")")" \
         "$(awk -v a="$p" -v b="$s" 'BEGIN{print a/b}')"
+    printf '  %-36s %8.2fx\n' "podman / skiff with its runtime" "$(awk -v a="$p" -v b="$b" 'BEGIN{print a/b}')"
     # No engine that drives the runtime's command line can beat the
     # runtime's own create + start + delete.
     printf '  %-36s %8.2fx (podman / runc)\n' "best ratio any runc engine can reach" \

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod login;
 pub mod logout;
 pub mod output;
+pub mod runtime;
 pub mod system;
 pub mod unshare;
 
@@ -131,6 +132,12 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// Run a command in the rootless user namespace
     Unshare(unshare::UnshareArgs),
+    /// skiff's OCI runtime, with runc's command line (skiff runtime --help)
+    #[command(disable_help_flag = true)]
+    Runtime {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// What a command needs: the parsed global options and, opened on demand,
@@ -187,6 +194,13 @@ fn init_logging(level: &str) {
 /// Parse the command line, run the command, and map the outcome to an exit
 /// code.
 pub fn main() -> ExitCode {
+    // The built-in runtime has runc's options, not skiff's.
+    let mut argv = std::env::args_os();
+    let _program = argv.next();
+    let rest: Vec<std::ffi::OsString> = argv.collect();
+    if rest.first().is_some_and(|a| a == "runtime") {
+        return runtime::main(rest[1..].to_vec());
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -246,6 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Port(a) => container::port::run(&ctx, a),
         Command::Rename(a) => container::rename::run(&ctx, a),
         Command::Unshare(a) => unshare::run(&ctx, a),
+        Command::Runtime { args } => Ok(runtime::main(args)),
         Command::Stop(a) => container::stop::run(&ctx, a),
         Command::Kill(a) => container::kill::run(&ctx, a),
         Command::Wait(a) => container::wait::run(&ctx, a),

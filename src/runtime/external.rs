@@ -58,7 +58,13 @@ pub struct ExternalRuntime {
     name: String,
     path: PathBuf,
     state_root: PathBuf,
+    /// Arguments before the global ones: `runtime` for skiff's own.
+    prefix: Vec<String>,
 }
+
+/// The name of skiff's built-in runtime (`--runtime skiff`), run as
+/// `skiff runtime ...` by the monitor.
+pub const BUILTIN: &str = "skiff";
 
 impl ExternalRuntime {
     pub fn new(name: &str, path: PathBuf, state_root: PathBuf) -> Self {
@@ -66,6 +72,27 @@ impl ExternalRuntime {
             name: name.to_string(),
             path,
             state_root,
+            prefix: Vec::new(),
+        }
+    }
+
+    /// skiff's own runtime, through this very binary.
+    pub fn builtin(state_root: PathBuf) -> std::io::Result<Self> {
+        Ok(Self {
+            name: BUILTIN.to_string(),
+            path: std::env::current_exe()?,
+            state_root,
+            prefix: vec!["runtime".to_string()],
+        })
+    }
+
+    /// What a container record keeps to find this runtime again: the
+    /// path, or the built-in runtime's name (the binary may move).
+    pub fn record_name(&self) -> String {
+        if self.name == BUILTIN && !self.prefix.is_empty() {
+            BUILTIN.to_string()
+        } else {
+            self.path.display().to_string()
         }
     }
 
@@ -79,7 +106,9 @@ impl ExternalRuntime {
 
     /// Global arguments every invocation gets (also passed to the monitor).
     pub fn global_args(&self) -> Vec<String> {
-        vec!["--root".to_string(), self.state_root.display().to_string()]
+        let mut out = self.prefix.clone();
+        out.extend(["--root".to_string(), self.state_root.display().to_string()]);
+        out
     }
 
     fn run<I, S>(&self, verb: &'static str, id: &str, args: I) -> Result<Vec<u8>, RuntimeError>

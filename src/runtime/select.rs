@@ -78,6 +78,10 @@ pub fn select(requested: Option<&str>, state_base: &Path) -> Result<ExternalRunt
     let mode = cgroup::mode();
     let make = |name: &str, path: PathBuf| ExternalRuntime::new(name, path, state_base.join(name));
     if let Some(req) = requested {
+        if req == crate::runtime::external::BUILTIN {
+            return ExternalRuntime::builtin(state_base.join(req))
+                .map_err(|_| SelectError::NotFound(req.to_string()));
+        }
         let (name, path) = if req.contains('/') {
             let p = PathBuf::from(req);
             if !is_executable(&p) {

@@ -54,6 +54,28 @@ fn owned(raw: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(raw) }
 }
 
+/// `open(2)` with `O_CLOEXEC` added.
+pub fn open(path: &std::path::Path, flags: OFlag, mode: u32) -> nix::Result<OwnedFd> {
+    let raw = nix::fcntl::open(
+        path,
+        flags | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(mode),
+    )?;
+    Ok(owned(raw))
+}
+
+/// `openat2(2)` with `O_CLOEXEC` added; `dir` `None` is the working
+/// directory.
+pub fn openat2(
+    dir: Option<BorrowedFd<'_>>,
+    path: &OsStr,
+    how: nix::fcntl::OpenHow,
+) -> nix::Result<OwnedFd> {
+    let at = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    let raw = nix::fcntl::openat2(at, path, how)?;
+    Ok(owned(raw))
+}
+
 /// `openat(2)` with `O_CLOEXEC` added.
 pub fn openat(dir: BorrowedFd<'_>, name: &OsStr, flags: OFlag, mode: u32) -> io::Result<OwnedFd> {
     let raw = nix::fcntl::openat(

@@ -6,8 +6,10 @@
 //! submodule that needs them opts in on its own.
 
 pub mod acl;
+pub mod bpf;
 pub mod cgroup;
 pub mod cgroup_usage;
+pub mod clone;
 pub mod fs;
 pub mod process;
 pub mod procfs;

@@ -176,9 +176,11 @@ impl Engine {
             // Found now, so that a missing init fails the create, not a start.
             self.init_binary(config.init_path.as_deref())?;
         }
-        if config.keep_groups && runtime.name() != "crun" {
+        if config.keep_groups
+            && !matches!(runtime.name(), "crun" | crate::runtime::external::BUILTIN)
+        {
             return Err(ContainerError::Invalid(format!(
-                "--group-add keep-groups needs the crun runtime (this container would use {}, which always sets the supplementary groups): add --runtime crun",
+                "--group-add keep-groups needs the crun or skiff runtime (this container would use {}, which always sets the supplementary groups): add --runtime crun or --runtime skiff",
                 runtime.name()
             )));
         }
@@ -241,7 +243,7 @@ impl Engine {
             created: Utc::now(),
             config,
             args,
-            runtime: runtime.path().display().to_string(),
+            runtime: runtime.record_name(),
             state: ContainerState::default(),
         };
         if let Err(e) = store.put(&rec) {

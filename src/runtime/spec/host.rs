@@ -50,6 +50,9 @@ pub struct Host {
     /// Host paths that podman masks by glob
     /// (/sys/devices/system/cpu/cpu*/thermal_throttle), expanded.
     pub extra_masked_paths: Vec<String>,
+    /// Whether the memory cgroup accounts swap (memory.memsw.* on v1,
+    /// memory.swap.* on v2); without it podman sets no default swap limit.
+    pub swap_accounting: bool,
 }
 
 impl Host {
@@ -85,6 +88,7 @@ impl Host {
                 .map(|s| parse_kernel(&s))
                 .unwrap_or((0, 0)),
             extra_masked_paths: thermal_throttle_paths(Path::new("/sys/devices/system/cpu")),
+            swap_accounting: swap_accounting(),
         }
     }
 
@@ -95,6 +99,21 @@ impl Host {
             .find(|l| l.kind == kind)
             .map(|l| (l.soft, l.hard))
     }
+}
+
+/// v1: the memory hierarchy's root has memory.memsw files; v2: a memory
+/// cgroup below the root (this process's, or the first child) has
+/// memory.swap.max.
+fn swap_accounting() -> bool {
+    if Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|e| e.path().join("memory.swap.max").exists())
 }
 
 fn read_trimmed(path: &str) -> Option<String> {

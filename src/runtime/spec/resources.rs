@@ -50,7 +50,7 @@ pub fn linux_resources(
     }
     let mut out = LinuxResources::default();
     out.set_devices(device_rules(opts));
-    out.set_memory(memory(r)?);
+    out.set_memory(memory(r, opts.host.swap_accounting)?);
     out.set_cpu(cpu(r));
     out.set_pids(match r.pids_limit {
         PidsLimit::Default => Some(pids(defaults::PIDS_LIMIT)),
@@ -94,10 +94,13 @@ fn pids(limit: i64) -> LinuxPids {
     p
 }
 
-fn memory(r: &Resources) -> Result<Option<LinuxMemory>, SpecError> {
+/// The memory limits; the default swap limit (twice the memory) only
+/// where the kernel accounts swap, as podman does.
+fn memory(r: &Resources, swap_accounting: bool) -> Result<Option<LinuxMemory>, SpecError> {
     let swap = match (r.memory_swap, r.memory) {
         (Swap::Limit(s), _) => Some(s),
-        (Swap::Default, Some(m)) => Some(2 * m),
+        (Swap::Default, Some(m)) if swap_accounting => Some(2 * m),
+        (Swap::Default, Some(_)) => None,
         (Swap::Default, None) | (Swap::Unlimited, _) => None,
     };
     let mut b = LinuxMemoryBuilder::default();

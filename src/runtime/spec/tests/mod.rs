@@ -40,6 +40,7 @@ pub(crate) fn host() -> Host {
         gid5_mapped: true,
         kernel: (6, 18),
         extra_masked_paths: Vec::new(),
+        swap_accounting: true,
     }
 }
 

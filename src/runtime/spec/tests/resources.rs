@@ -118,6 +118,13 @@ fn cpu_memory_pids() {
     let s = spec(&o);
     let r = linux(&s).resources().as_ref().expect("resources");
     assert_eq!(r.memory().as_ref().and_then(|m| m.swap()), None);
+    // Without swap accounting there is no default swap limit to set.
+    o.resources.memory_swap = Swap::Default;
+    o.host.swap_accounting = false;
+    let s = spec(&o);
+    let r = linux(&s).resources().as_ref().expect("resources");
+    assert_eq!(r.memory().as_ref().and_then(|m| m.swap()), None);
+    o.host.swap_accounting = true;
 
     o.resources.memory_swap = Swap::Limit(100 << 20);
     assert!(matches!(build(&o), Err(SpecError::SwapBelowMemory { .. })));

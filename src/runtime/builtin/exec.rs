@@ -1,0 +1,336 @@
+//! `exec`: a new process in a running container. The runtime process forks
+//! a setup process that joins the container's namespaces (through its
+//! init's /proc entries, the user namespace first) and forks the new
+//! process into them; the runtime puts it in the container's cgroup, and it
+//! takes the same process settings an init does, then execs.
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use nix::fcntl::OFlag;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+
+use super::state::Status;
+use super::{msg, ns_flag, ns_name, process, recv, send, Runtime, RuntimeError, SetupError};
+
+/// What `exec` takes besides the process.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    /// Return once the process runs (its parent becomes whoever adopts
+    /// orphans here, the monitor); else wait and return its exit code.
+    pub detach: bool,
+    pub preserve_fds: u32,
+    pub ignore_paused: bool,
+}
+
+impl Runtime {
+    /// The container's process with a new command (exec without --process).
+    pub fn process_for_exec(
+        &self,
+        id: &str,
+        command: Vec<String>,
+        env: Vec<String>,
+        cwd: Option<String>,
+        user: Option<String>,
+        tty: bool,
+    ) -> Result<Process, RuntimeError> {
+        let (_, rec) = self.load(id)?;
+        let spec = Spec::load(rec.bundle.join("config.json"))
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let mut p = spec.process().clone().unwrap_or_default();
+        if command.is_empty() {
+            return Err(RuntimeError::Config("exec needs a command".into()));
+        }
+        p.set_args(Some(command));
+        let mut all_env = p.env().clone().unwrap_or_default();
+        all_env.extend(env);
+        p.set_env(Some(all_env));
+        if let Some(c) = cwd {
+            p.set_cwd(c.into());
+        }
+        if let Some(u) = user {
+            let (uid, gid) = u.split_once(':').unwrap_or((u.as_str(), "0"));
+            let mut user = p.user().clone();
+            user.set_uid(
+                uid.parse()
+                    .map_err(|_| RuntimeError::Config(format!("invalid --user {u:?}")))?,
+            );
+            user.set_gid(
+                gid.parse()
+                    .map_err(|_| RuntimeError::Config(format!("invalid --user {u:?}")))?,
+            );
+            p.set_user(user);
+        }
+        p.set_terminal(Some(tty));
+        Ok(p)
+    }
+
+    /// Run `process` in container `id`. Returns 0 when detached, else the
+    /// process's exit code.
+    pub fn exec(
+        &self,
+        id: &str,
+        process: Process,
+        opts: &ExecOptions,
+    ) -> Result<i32, RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        let status = rec.status(&dir);
+        if status == Status::Stopped || (status == Status::Paused && !opts.ignore_paused) {
+            return Err(RuntimeError::WrongState {
+                id: id.to_string(),
+                status: status.as_str(),
+                wanted: "running",
+            });
+        }
+        let spec = Spec::load(rec.bundle.join("config.json"))
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let linux = spec.linux().clone().unwrap_or_default();
+        // Every namespace the container has of its own, from its init.
+        let mut join: Vec<(LinuxNamespaceType, OwnedFd)> = Vec::new();
+        for ns in linux.namespaces().iter().flatten() {
+            let t = ns.typ();
+            let path = PathBuf::from(format!("/proc/{}/ns/{}", rec.pid, ns_name(t)));
+            let fd = crate::sys::fs::open(&path, OFlag::O_RDONLY, 0).map_err(|e| {
+                RuntimeError::NamespacePath {
+                    kind: ns_name(t).into(),
+                    path: path.clone(),
+                    message: e.desc().to_lowercase(),
+                }
+            })?;
+            join.push((t, fd));
+        }
+        join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+        let seccomp = match linux.seccomp() {
+            Some(s) => Some(
+                super::seccomp::compile_cached(s, &self.root.join(".seccomp-cache"))
+                    .map_err(|e| RuntimeError::Seccomp(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let caps = process::Caps::from_spec(process.capabilities().as_ref())?;
+        let terminal = process.terminal().unwrap_or(false);
+        let console = match (&opts.console_socket, terminal) {
+            (Some(path), true) => Some(UnixStream::connect(path).map_err(super::io_err(
+                format!("connecting to the console socket {}", path.display()),
+            ))?),
+            (None, true) => {
+                return Err(RuntimeError::Config(
+                    "the process wants a terminal: give --console-socket".into(),
+                ))
+            }
+            _ => None,
+        };
+        let plan = ExecPlan {
+            process,
+            join,
+            seccomp,
+            caps,
+            preserve_fds: opts.preserve_fds,
+        };
+        let (parent_sock, child_sock) =
+            UnixStream::pair().map_err(super::io_err("creating the setup socket"))?;
+        let setup = match crate::sys::clone::fork(false).map_err(super::io_err("forking"))? {
+            None => {
+                drop(parent_sock);
+                let code = match exec_stage_one(&plan, &child_sock, console.as_ref()) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        let _ = send(&child_sock, msg::ERROR, e.to_string().as_bytes());
+                        1
+                    }
+                };
+                crate::sys::clone::exit_now(code);
+            }
+            Some(pid) => pid,
+        };
+        drop(child_sock);
+        drop(console);
+        let mut child: Option<Pid> = None;
+        let result = (|| -> Result<(), RuntimeError> {
+            loop {
+                let Some((tag, payload)) =
+                    recv(&parent_sock).map_err(super::io_err("reading from the exec setup"))?
+                else {
+                    return Err(SetupError::msg("exec", "its setup process died").into());
+                };
+                match tag {
+                    msg::INIT_PID => {
+                        let raw = i32::from_le_bytes(
+                            payload
+                                .get(..4)
+                                .and_then(|b| b.try_into().ok())
+                                .unwrap_or_default(),
+                        );
+                        child = Some(Pid::from_raw(raw));
+                        let _ = nix::sys::wait::waitpid(setup, None);
+                        if let Some(path) = &rec.cgroups_path {
+                            let cg = super::cgroups::Cgroup::open(path);
+                            if cg.exists() {
+                                cg.add(raw)
+                                    .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                            }
+                        }
+                        send(&parent_sock, msg::GO, b"")
+                            .map_err(super::io_err("writing to the exec process"))?;
+                    }
+                    msg::READY => return Ok(()),
+                    msg::ERROR => {
+                        let text = String::from_utf8_lossy(&payload).into_owned();
+                        return Err(RuntimeError::Setup(SetupError::msg("", text)).flatten());
+                    }
+                    _ => return Err(SetupError::msg("exec", "garbled message").into()),
+                }
+            }
+        })();
+        if let Err(e) = result {
+            if let Some(pid) = child {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(pid, None);
+            } else {
+                let _ = nix::sys::wait::waitpid(setup, None);
+            }
+            return Err(e);
+        }
+        let pid = child.ok_or_else(|| SetupError::msg("exec", "no process"))?;
+        if let Some(p) = &opts.pid_file {
+            crate::storage::record::write_atomic(p, pid.as_raw().to_string().as_bytes()).map_err(
+                |e| {
+                    super::io_err(format!("writing {}", p.display()))(std::io::Error::other(
+                        e.to_string(),
+                    ))
+                },
+            )?;
+        }
+        if opts.detach {
+            return Ok(0);
+        }
+        use nix::sys::wait::WaitStatus;
+        loop {
+            match nix::sys::wait::waitpid(pid, None) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(super::nix_err("waiting for the exec process")(e)),
+            }
+        }
+    }
+}
+
+struct ExecPlan {
+    process: Process,
+    join: Vec<(LinuxNamespaceType, OwnedFd)>,
+    seccomp: Option<super::seccomp::Program>,
+    caps: process::Caps,
+    preserve_fds: u32,
+}
+
+fn exec_stage_one(
+    p: &ExecPlan,
+    sock: &UnixStream,
+    console: Option<&UnixStream>,
+) -> Result<(), SetupError> {
+    // See stage_one: skiff's binary must not be reachable from inside.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| SetupError::new("making the process non-dumpable", e.into()))?;
+    for (t, fd) in &p.join {
+        // Already a member (a namespace shared with the host).
+        if let Err(e) = nix::sched::setns(fd, ns_flag(*t)) {
+            if !(e == nix::errno::Errno::EINVAL && same_namespace(*t, fd)) {
+                return Err(SetupError::new(
+                    format!("joining the {} namespace", ns_name(*t)),
+                    e.into(),
+                ));
+            }
+        }
+    }
+    match crate::sys::clone::fork(true).map_err(|e| SetupError::new("forking the process", e))? {
+        None => {
+            let text = match exec_stage_two(p, sock, console) {
+                Ok(never) => match never {},
+                Err(e) => e.to_string(),
+            };
+            let _ = send(sock, msg::ERROR, text.as_bytes());
+            crate::sys::clone::exit_now(1);
+        }
+        Some(pid) => send(sock, msg::INIT_PID, &pid.as_raw().to_le_bytes())
+            .map_err(|e| SetupError::new("reporting the process", e)),
+    }
+}
+
+fn same_namespace(t: LinuxNamespaceType, fd: &OwnedFd) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata(format!("/proc/self/ns/{}", ns_name(t)))
+        .map(|m| m.ino())
+        .ok();
+    let theirs = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(fd))
+        .map(|s| s.st_ino)
+        .ok();
+    ours.is_some() && ours == theirs
+}
+
+fn exec_stage_two(
+    p: &ExecPlan,
+    sock: &UnixStream,
+    console: Option<&UnixStream>,
+) -> Result<std::convert::Infallible, SetupError> {
+    match recv(sock) {
+        Ok(Some((msg::GO, _))) => {}
+        _ => return Err(SetupError::msg("exec", "the runtime went away")),
+    }
+    let process = &p.process;
+    if let Some(sock) = console {
+        nix::unistd::setsid().map_err(|e| SetupError::new("setsid", e.into()))?;
+        super::setup_console(sock)?;
+    }
+    process::rlimits(process)?;
+    let args = process::arguments(process)?;
+    let env = process::environment(process)?;
+    let env_strings = process.env().clone().unwrap_or_default();
+    let command = process
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_default();
+    let cwd = process.cwd();
+    let found = {
+        // A relative command resolves from the working directory.
+        let _ = nix::unistd::chdir(cwd);
+        process::find_executable(&command, &env_strings)?
+    };
+    let path = CString::new(found.as_os_str().as_encoded_bytes())
+        .map_err(|_| SetupError::msg("exec", "the command path contains a NUL byte"))?;
+    p.caps.apply_bounding()?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if nnp {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| SetupError::new("setting no_new_privs", e.into()))?;
+    } else if let Some(prog) = &p.seccomp {
+        prog.load()
+            .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
+    }
+    process::set_user(process, process::setgroups_allowed(), false)?;
+    p.caps.apply()?;
+    nix::unistd::chdir(cwd)
+        .map_err(|e| SetupError::new(format!("chdir to {}", cwd.display()), e.into()))?;
+    crate::sys::clone::cloexec_from(3 + p.preserve_fds as i32)
+        .map_err(|e| SetupError::new("closing descriptors", e))?;
+    if nnp {
+        if let Some(prog) = &p.seccomp {
+            prog.load()
+                .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
+        }
+    }
+    send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
+    let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    Err(SetupError::msg(
+        "exec",
+        format!("exec: {command:?}: {}", e.desc().to_lowercase()),
+    ))
+}

@@ -1,0 +1,1089 @@
+//! skiff's own OCI runtime: creates, starts, signals and deletes containers
+//! from a runtime spec, with runc's command line for whatever drives
+//! runtimes (`skiff runtime ...`, see `cli::runtime`).
+//!
+//! `create` runs three processes, as runc does. The runtime process (P0)
+//! forks a setup process (C1) that joins the namespaces the spec names by
+//! path, creates the user namespace (P0 writes its id maps), unshares the
+//! other new namespaces and forks the container's init (C2) as P0's child.
+//! P0 puts the init in its cgroup, then lets it go: the init builds its
+//! root file system, pivots into it, applies the process settings and
+//! blocks opening `exec.fifo` until `start` opens the other end; then it
+//! runs the command. Everything the init does before it blocks reports its
+//! errors to P0, which undoes what was done.
+
+pub mod cgroups;
+mod exec;
+pub mod process;
+pub mod rootfs;
+pub mod seccomp;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+
+pub use exec::ExecOptions;
+use state::{Record, Status, EXEC_FIFO};
+
+/// The annotation that keeps the caller's supplementary groups.
+pub const KEEP_GROUPS: &str = "run.oci.keep_original_groups";
+
+/// A step of container setup that failed, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError {
+    pub step: String,
+    pub message: String,
+}
+
+impl SetupError {
+    pub fn new(step: impl Into<String>, e: io::Error) -> SetupError {
+        let message = match e.raw_os_error() {
+            Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+            None => e.to_string(),
+        };
+        SetupError {
+            step: step.into(),
+            message,
+        }
+    }
+
+    pub fn msg(step: impl Into<String>, message: impl Into<String>) -> SetupError {
+        SetupError {
+            step: step.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Messages that are already whole (exec's) stand alone.
+        if self.message.starts_with("exec: ") {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.step, self.message)
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("invalid container id {0:?}: use letters, digits, '_', '-', '.' and '+'")]
+    BadId(String),
+    #[error("container {0} already exists")]
+    Exists(String),
+    #[error("container {0} does not exist")]
+    NotFound(String),
+    #[error("reading the bundle's config.json: {0}")]
+    Config(String),
+    #[error("the root file system {0} does not exist or is not a directory")]
+    NoRootfs(PathBuf),
+    #[error("namespace path {path} of the {kind} namespace: {message}")]
+    NamespacePath {
+        kind: String,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("container {id} is {status}, not {wanted}")]
+    WrongState {
+        id: String,
+        status: &'static str,
+        wanted: &'static str,
+    },
+    #[error("{0}")]
+    Setup(#[from] SetupError),
+    #[error("seccomp: {0}")]
+    Seccomp(String),
+    #[error("cgroup: {0}")]
+    Cgroup(String),
+    #[error("{step}: {source}")]
+    Io {
+        step: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_err(step: impl Into<String>) -> impl FnOnce(io::Error) -> RuntimeError {
+    let step = step.into();
+    move |source| RuntimeError::Io { step, source }
+}
+
+fn nix_err(step: impl Into<String>) -> impl FnOnce(nix::Error) -> RuntimeError {
+    let step = step.into();
+    move |e| RuntimeError::Io {
+        step,
+        source: e.into(),
+    }
+}
+
+/// What `create` takes besides the bundle.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    /// Descriptors 3..3+N are passed to the container.
+    pub preserve_fds: u32,
+    /// Move the root over / and chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// Keep the caller's session keyring instead of a new one.
+    pub no_new_keyring: bool,
+}
+
+/// The runtime, with the directory it keeps container state in.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: PathBuf,
+}
+
+/// Messages between the runtime process and the setup processes, one per
+/// datagram: a tag byte and a payload.
+mod msg {
+    pub const MAP_ME: u8 = b'M';
+    pub const MAPPED: u8 = b'm';
+    pub const INIT_PID: u8 = b'P';
+    pub const GO: u8 = b'G';
+    pub const READY: u8 = b'R';
+    pub const ERROR: u8 = b'E';
+}
+
+fn send(sock: &UnixStream, tag: u8, payload: &[u8]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(5 + payload.len());
+    buf.push(tag);
+    buf.extend((payload.len() as u32).to_le_bytes());
+    buf.extend(payload);
+    (&*sock).write_all(&buf)
+}
+
+fn recv(sock: &UnixStream) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut head = [0u8; 5];
+    match (&*sock).read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_le_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    let mut payload = vec![0u8; len.min(1 << 20)];
+    (&*sock).read_exact(&mut payload)?;
+    Ok(Some((head[0], payload)))
+}
+
+/// The namespace types in the order they are joined.
+fn ns_flag(t: LinuxNamespaceType) -> CloneFlags {
+    match t {
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Time => CloneFlags::from_bits_retain(0x80),
+    }
+}
+
+fn ns_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::User => "user",
+        LinuxNamespaceType::Pid => "pid",
+        LinuxNamespaceType::Network => "net",
+        LinuxNamespaceType::Ipc => "ipc",
+        LinuxNamespaceType::Uts => "uts",
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Cgroup => "cgroup",
+        LinuxNamespaceType::Time => "time",
+    }
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// What the setup processes need, prepared before they are forked.
+struct Prepared {
+    spec: Spec,
+    rootfs: PathBuf,
+    /// New namespaces to unshare in C1 (user and cgroup apart).
+    unshare: CloneFlags,
+    new_user: bool,
+    new_cgroup: bool,
+    new_uts: bool,
+    /// Namespaces to join, opened: user first.
+    join: Vec<(LinuxNamespaceType, OwnedFd)>,
+    seccomp: Option<seccomp::Program>,
+    caps: process::Caps,
+    env_strings: Vec<String>,
+    bind_devices: bool,
+    /// `run.oci.keep_original_groups`: the caller's supplementary groups
+    /// stay (crun's annotation).
+    keep_groups: bool,
+}
+
+impl Runtime {
+    pub fn new(root: PathBuf) -> Runtime {
+        Runtime { root }
+    }
+
+    /// The default state root: /run/skiff-runtime for root, else under
+    /// XDG_RUNTIME_DIR.
+    pub fn default_root() -> PathBuf {
+        if nix::unistd::geteuid().is_root() && !crate::sys::is_in_user_namespace() {
+            PathBuf::from("/run/skiff-runtime")
+        } else {
+            crate::config::paths::user_runtime_dir().join("skiff-runtime")
+        }
+    }
+
+    fn dir(&self, id: &str) -> Result<PathBuf, RuntimeError> {
+        if !state::valid_id(id) {
+            return Err(RuntimeError::BadId(id.to_string()));
+        }
+        Ok(self.root.join(id))
+    }
+
+    fn load(&self, id: &str) -> Result<(PathBuf, Record), RuntimeError> {
+        let dir = self.dir(id)?;
+        match Record::load(&dir).map_err(io_err(format!("reading the state of {id}")))? {
+            Some(r) => Ok((dir, r)),
+            None => Err(RuntimeError::NotFound(id.to_string())),
+        }
+    }
+
+    /// `state`: the OCI state document.
+    pub fn state(&self, id: &str) -> Result<serde_json::Value, RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        Ok(rec.document(&dir))
+    }
+
+    /// Every container's state document.
+    pub fn list(&self) -> Result<Vec<serde_json::Value>, RuntimeError> {
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(&self.root) else {
+            return Ok(out);
+        };
+        for e in rd.flatten() {
+            let dir = e.path();
+            if let Ok(Some(rec)) = Record::load(&dir) {
+                out.push(rec.document(&dir));
+            }
+        }
+        out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        Ok(out)
+    }
+
+    fn prepare(&self, bundle: &Path) -> Result<Prepared, RuntimeError> {
+        let spec = Spec::load(bundle.join("config.json"))
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let root_path = spec
+            .root()
+            .as_ref()
+            .map(|r| r.path().clone())
+            .ok_or_else(|| RuntimeError::Config("no root in the spec".into()))?;
+        let rootfs = bundle.join(root_path);
+        let rootfs = std::fs::canonicalize(&rootfs)
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or(RuntimeError::NoRootfs(rootfs))?;
+        let proc_spec = spec
+            .process()
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Config("no process in the spec".into()))?;
+        if proc_spec.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return Err(RuntimeError::Config("the process has no args".into()));
+        }
+        if spec.hooks().as_ref().is_some_and(has_hooks) {
+            return Err(RuntimeError::Config(
+                "OCI hooks are not supported by skiff's runtime yet: use --runtime runc or crun"
+                    .into(),
+            ));
+        }
+        let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+            .is_ok_and(|s| s.trim() == "Y");
+        if apparmor
+            && proc_spec
+                .apparmor_profile()
+                .as_ref()
+                .is_some_and(|p| !p.is_empty())
+        {
+            return Err(RuntimeError::Config(
+                "AppArmor profiles are not supported by skiff's runtime yet".into(),
+            ));
+        }
+        if crate::sys::selinux_enabled()
+            && proc_spec
+                .selinux_label()
+                .as_ref()
+                .is_some_and(|l| !l.is_empty())
+        {
+            return Err(RuntimeError::Config(
+                "SELinux labels are not supported by skiff's runtime yet".into(),
+            ));
+        }
+        let linux = spec.linux().clone().unwrap_or_default();
+        let mut unshare = CloneFlags::empty();
+        let (mut new_user, mut new_cgroup, mut new_uts, mut new_mount) =
+            (false, false, false, false);
+        let mut join = Vec::new();
+        for ns in linux.namespaces().iter().flatten() {
+            let t = ns.typ();
+            match ns.path() {
+                Some(path) => {
+                    let fd = crate::sys::fs::open(path, OFlag::O_RDONLY, 0).map_err(|e| {
+                        RuntimeError::NamespacePath {
+                            kind: ns_name(t).into(),
+                            path: path.clone(),
+                            message: e.desc().to_lowercase(),
+                        }
+                    })?;
+                    if t == LinuxNamespaceType::Mount {
+                        new_mount = true;
+                    }
+                    join.push((t, fd));
+                }
+                None => match t {
+                    LinuxNamespaceType::User => new_user = true,
+                    LinuxNamespaceType::Cgroup => new_cgroup = true,
+                    _ => {
+                        if t == LinuxNamespaceType::Uts {
+                            new_uts = true;
+                        }
+                        if t == LinuxNamespaceType::Mount {
+                            new_mount = true;
+                        }
+                        unshare |= ns_flag(t);
+                    }
+                },
+            }
+        }
+        if !new_mount {
+            return Err(RuntimeError::Config(
+                "the spec must give the container a mount namespace".into(),
+            ));
+        }
+        join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+        if new_user
+            && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
+                || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()))
+        {
+            return Err(RuntimeError::Config(
+                "a new user namespace needs uidMappings and gidMappings".into(),
+            ));
+        }
+        let seccomp = match linux.seccomp() {
+            Some(s) => Some(
+                seccomp::compile_cached(s, &self.root.join(".seccomp-cache"))
+                    .map_err(|e| RuntimeError::Seccomp(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let caps = process::Caps::from_spec(proc_spec.capabilities().as_ref())?;
+        let env_strings = proc_spec.env().clone().unwrap_or_default();
+        let in_userns = new_user
+            || join.iter().any(|(t, _)| *t == LinuxNamespaceType::User)
+            || crate::sys::is_in_user_namespace();
+        let keep_groups = spec
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(KEEP_GROUPS))
+            .is_some_and(|v| v == "1" || v == "true");
+        Ok(Prepared {
+            spec,
+            rootfs,
+            unshare,
+            new_user,
+            new_cgroup,
+            new_uts,
+            join,
+            seccomp,
+            caps,
+            env_strings,
+            bind_devices: in_userns,
+            keep_groups,
+        })
+    }
+
+    /// `create`: set the container up and leave its init waiting for
+    /// `start`. Returns the init's pid.
+    pub fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        opts: &CreateOptions,
+    ) -> Result<i32, RuntimeError> {
+        let dir = self.dir(id)?;
+        let bundle = std::path::absolute(bundle).map_err(io_err("resolving the bundle path"))?;
+        let prepared = self.prepare(&bundle)?;
+        crate::config::paths::ensure_private_dir(&self.root)
+            .map_err(io_err(format!("creating {}", self.root.display())))?;
+        // Others may search the root (a container with a user namespace of
+        // its own reaches nothing here; its init keeps descriptors).
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(RuntimeError::Exists(id.to_string()))
+            }
+            Err(e) => return Err(io_err(format!("creating {}", dir.display()))(e)),
+        }
+        let mut undo = Undo {
+            dir: dir.clone(),
+            init: None,
+            cgroup: None,
+            armed: true,
+        };
+        let pid = self.create_in(id, &dir, &bundle, prepared, opts, &mut undo)?;
+        undo.armed = false;
+        Ok(pid)
+    }
+
+    fn create_in(
+        &self,
+        id: &str,
+        dir: &Path,
+        bundle: &Path,
+        prepared: Prepared,
+        opts: &CreateOptions,
+        undo: &mut Undo,
+    ) -> Result<i32, RuntimeError> {
+        let fifo = dir.join(EXEC_FIFO);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+            .map_err(nix_err("creating the exec FIFO"))?;
+        // umask may have taken bits away.
+        std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+            .map_err(io_err("creating the exec FIFO"))?;
+        let fifo_fd = crate::sys::fs::open(&fifo, OFlag::O_PATH, 0)
+            .map_err(nix_err("opening the exec FIFO"))?;
+        let console = match (
+            &opts.console_socket,
+            prepared
+                .spec
+                .process()
+                .as_ref()
+                .is_some_and(|p| p.terminal().unwrap_or(false)),
+        ) {
+            (Some(path), true) => Some(UnixStream::connect(path).map_err(io_err(format!(
+                "connecting to the console socket {}",
+                path.display()
+            )))?),
+            (None, true) => {
+                return Err(RuntimeError::Config(
+                    "the process wants a terminal: give --console-socket".into(),
+                ))
+            }
+            _ => None,
+        };
+        let (parent_sock, child_sock) =
+            UnixStream::pair().map_err(io_err("creating the setup socket"))?;
+        let setup = match crate::sys::clone::fork(false).map_err(io_err("forking"))? {
+            None => {
+                drop(parent_sock);
+                let code = match stage_one(
+                    &prepared,
+                    &child_sock,
+                    fifo_fd.as_fd(),
+                    console.as_ref(),
+                    opts,
+                ) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        let _ = send(&child_sock, msg::ERROR, e.to_string().as_bytes());
+                        1
+                    }
+                };
+                crate::sys::clone::exit_now(code);
+            }
+            Some(pid) => pid,
+        };
+        drop(child_sock);
+        drop(console);
+        let linux = prepared.spec.linux().clone().unwrap_or_default();
+        let mut init: Option<Pid> = None;
+        let result = (|| -> Result<(), RuntimeError> {
+            loop {
+                let Some((tag, payload)) =
+                    recv(&parent_sock).map_err(io_err("reading from the container's setup"))?
+                else {
+                    return Err(SetupError::msg(
+                        "setting up the container",
+                        "its setup process died",
+                    )
+                    .into());
+                };
+                match tag {
+                    msg::MAP_ME => {
+                        write_id_maps(setup, &linux)?;
+                        send(&parent_sock, msg::MAPPED, b"")
+                            .map_err(io_err("writing to the container's setup"))?;
+                    }
+                    msg::INIT_PID => {
+                        let raw = i32::from_le_bytes(
+                            payload
+                                .get(..4)
+                                .and_then(|b| b.try_into().ok())
+                                .unwrap_or_default(),
+                        );
+                        let pid = Pid::from_raw(raw);
+                        init = Some(pid);
+                        undo.init = Some(pid);
+                        let _ = nix::sys::wait::waitpid(setup, None);
+                        if let Some(path) = linux.cgroups_path() {
+                            let cg = cgroups::Cgroup::create(path, linux.resources().as_ref())
+                                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                            undo.cgroup = Some(path.clone());
+                            cg.add(raw)
+                                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                        }
+                        if let Some(adj) = prepared
+                            .spec
+                            .process()
+                            .as_ref()
+                            .and_then(|p| p.oom_score_adj())
+                        {
+                            std::fs::write(format!("/proc/{raw}/oom_score_adj"), adj.to_string())
+                                .map_err(io_err("setting oom_score_adj"))?;
+                        }
+                        send(&parent_sock, msg::GO, b"")
+                            .map_err(io_err("writing to the container's init"))?;
+                    }
+                    msg::READY => return Ok(()),
+                    msg::ERROR => {
+                        let text = String::from_utf8_lossy(&payload).into_owned();
+                        return Err(RuntimeError::Setup(SetupError::msg("", text)).flatten());
+                    }
+                    _ => {
+                        return Err(
+                            SetupError::msg("setting up the container", "garbled message").into(),
+                        )
+                    }
+                }
+            }
+        })();
+        if init.is_none() {
+            let _ = nix::sys::wait::waitpid(setup, None);
+        }
+        result?;
+        let pid =
+            init.ok_or_else(|| SetupError::msg("setting up the container", "no init process"))?;
+        let start = crate::sys::procfs::stat(pid.as_raw())
+            .map(|s| s.start_ticks)
+            .unwrap_or(0);
+        let rec = Record {
+            id: id.to_string(),
+            pid: pid.as_raw(),
+            pid_start: start,
+            bundle: bundle.to_owned(),
+            rootfs: prepared.rootfs.clone(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            annotations: prepared
+                .spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+            cgroups_path: linux.cgroups_path().clone(),
+            owner: nix::unistd::geteuid().as_raw(),
+        };
+        rec.save(dir)
+            .map_err(io_err("writing the container's state"))?;
+        if let Some(p) = &opts.pid_file {
+            crate::storage::record::write_atomic(p, pid.as_raw().to_string().as_bytes()).map_err(
+                |e| io_err(format!("writing {}", p.display()))(io::Error::other(e.to_string())),
+            )?;
+        }
+        Ok(pid.as_raw())
+    }
+
+    /// `start`: let a created container's init run its command.
+    pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        let status = rec.status(&dir);
+        if status != Status::Created {
+            return Err(RuntimeError::WrongState {
+                id: id.to_string(),
+                status: status.as_str(),
+                wanted: "created",
+            });
+        }
+        let fifo = dir.join(EXEC_FIFO);
+        let reader = crate::sys::fs::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK, 0)
+            .map_err(nix_err("opening the exec FIFO"))?;
+        // The init opens its end once it sees a reader, writes one byte
+        // and execs; it may also die first.
+        let mut file = std::fs::File::from(reader);
+        loop {
+            let mut fds = [nix::poll::PollFd::new(
+                file.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16))
+                .map_err(nix_err("waiting for the container's init"))?;
+            if n > 0 {
+                let mut b = [0u8; 1];
+                match file.read(&mut b) {
+                    Ok(1) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(io_err("reading the exec FIFO")(e)),
+                }
+            }
+            if !rec.alive() {
+                let _ = std::fs::remove_file(&fifo);
+                return Err(
+                    SetupError::msg("starting the container", "its init process died").into(),
+                );
+            }
+        }
+        let _ = std::fs::remove_file(&fifo);
+        Ok(())
+    }
+
+    /// `kill`: signal the init, or with `all` every process of the
+    /// container.
+    pub fn kill(&self, id: &str, signal: Signal, all: bool) -> Result<(), RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        if rec.status(&dir) == Status::Stopped {
+            return Err(RuntimeError::WrongState {
+                id: id.to_string(),
+                status: "stopped",
+                wanted: "running",
+            });
+        }
+        if all {
+            if let Some(path) = &rec.cgroups_path {
+                let cg = cgroups::Cgroup::open(path);
+                if cg.exists() {
+                    return cg
+                        .signal_all(signal)
+                        .map_err(|e| RuntimeError::Cgroup(e.to_string()));
+                }
+            }
+        }
+        nix::sys::signal::kill(Pid::from_raw(rec.pid), signal)
+            .map_err(nix_err(format!("signalling {id}")))
+    }
+
+    /// `delete`: forget a stopped container (`force`: kill it first).
+    pub fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        let status = rec.status(&dir);
+        if status != Status::Stopped {
+            if !force && status != Status::Created {
+                return Err(RuntimeError::WrongState {
+                    id: id.to_string(),
+                    status: status.as_str(),
+                    wanted: "stopped",
+                });
+            }
+            let cg = rec.cgroups_path.as_ref().map(|p| cgroups::Cgroup::open(p));
+            match &cg {
+                Some(cg) if cg.exists() => {
+                    let _ = cg.signal_all(Signal::SIGKILL);
+                }
+                _ => {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(rec.pid), Signal::SIGKILL);
+                }
+            }
+            // Reaped by its parent (the monitor), or by us when it is ours.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while rec.alive() && std::time::Instant::now() < deadline {
+                let _ = nix::sys::wait::waitpid(
+                    Pid::from_raw(rec.pid),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+        if let Some(path) = &rec.cgroups_path {
+            cgroups::Cgroup::open(path)
+                .remove()
+                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        }
+        std::fs::remove_dir_all(&dir).map_err(io_err(format!("removing {}", dir.display())))
+    }
+
+    /// The pids of a container's processes.
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        if let Some(path) = &rec.cgroups_path {
+            let cg = cgroups::Cgroup::open(path);
+            if cg.exists() {
+                return cg.pids().map_err(|e| RuntimeError::Cgroup(e.to_string()));
+            }
+        }
+        Ok(if rec.status(&dir) == Status::Stopped {
+            Vec::new()
+        } else {
+            vec![rec.pid]
+        })
+    }
+
+    /// `pause` / `resume`: freeze or thaw the container's cgroup.
+    pub fn freeze(&self, id: &str, frozen: bool) -> Result<(), RuntimeError> {
+        let (_, rec) = self.load(id)?;
+        let path = rec.cgroups_path.ok_or_else(|| {
+            RuntimeError::Cgroup(format!("container {id} has no cgroup to freeze"))
+        })?;
+        let cg = cgroups::Cgroup::open(&path);
+        if frozen { cg.freeze() } else { cg.thaw() }
+            .map_err(|e| RuntimeError::Cgroup(e.to_string()))
+    }
+}
+
+impl RuntimeError {
+    /// A setup error carried as text keeps its own wording.
+    fn flatten(self) -> RuntimeError {
+        match self {
+            RuntimeError::Setup(SetupError { step, message }) if step.is_empty() => {
+                RuntimeError::Setup(
+                    SetupError {
+                        step: "container init".into(),
+                        message,
+                    }
+                    .split(),
+                )
+            }
+            other => other,
+        }
+    }
+}
+
+impl SetupError {
+    /// "step: message" text back into its parts.
+    fn split(self) -> SetupError {
+        if self.message.starts_with("exec: ") {
+            return self;
+        }
+        match self.message.split_once(": ") {
+            Some((step, message)) => SetupError::msg(step, message),
+            None => self,
+        }
+    }
+}
+
+/// What a failed create undoes.
+struct Undo {
+    dir: PathBuf,
+    init: Option<Pid>,
+    cgroup: Option<PathBuf>,
+    armed: bool,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(pid) = self.init {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        if let Some(path) = &self.cgroup {
+            let _ = cgroups::Cgroup::open(path).remove();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Whether a spec's hooks list any program.
+fn has_hooks(h: &oci_spec::runtime::Hooks) -> bool {
+    #[allow(deprecated)]
+    let lists = [
+        h.prestart(),
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+        h.poststart(),
+        h.poststop(),
+    ];
+    lists
+        .iter()
+        .any(|l| l.as_ref().is_some_and(|v| !v.is_empty()))
+}
+
+/// P0: the id maps of the setup process's new user namespace.
+fn write_id_maps(pid: Pid, linux: &oci_spec::runtime::Linux) -> Result<(), RuntimeError> {
+    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
+    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
+    let path = |f: &str| format!("/proc/{pid}/{f}");
+    std::fs::write(path("uid_map"), &uid).map_err(io_err("writing the uid map"))?;
+    if std::fs::write(path("gid_map"), &gid).is_err() {
+        // Without CAP_SETGID over the parent namespace, only after
+        // setgroups is denied.
+        std::fs::write(path("setgroups"), "deny").map_err(io_err("denying setgroups"))?;
+        std::fs::write(path("gid_map"), &gid).map_err(io_err("writing the gid map"))?;
+    }
+    Ok(())
+}
+
+/// C1: namespaces, then fork the init.
+fn stage_one(
+    p: &Prepared,
+    sock: &UnixStream,
+    fifo: BorrowedFd<'_>,
+    console: Option<&UnixStream>,
+    opts: &CreateOptions,
+) -> Result<(), SetupError> {
+    // Until the container's command replaces this process image (skiff's
+    // own binary), nothing in the container may open /proc/PID/exe or
+    // attach to it (CVE-2019-5736); exec resets it.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| SetupError::new("making the init non-dumpable", e.into()))?;
+    for (t, fd) in &p.join {
+        nix::sched::setns(fd, ns_flag(*t)).map_err(|e| {
+            SetupError::new(format!("joining the {} namespace", ns_name(*t)), e.into())
+        })?;
+    }
+    if p.new_user {
+        nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| SetupError::new("creating the user namespace", e.into()))?;
+        send(sock, msg::MAP_ME, b"").map_err(|e| SetupError::new("asking for id maps", e))?;
+        match recv(sock) {
+            Ok(Some((msg::MAPPED, _))) => {}
+            _ => {
+                return Err(SetupError::msg(
+                    "creating the user namespace",
+                    "no id maps were written",
+                ))
+            }
+        }
+    }
+    if p.new_user || p.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
+        // Root of the namespace, where it has one.
+        let _ = nix::unistd::setresgid(0.into(), 0.into(), 0.into());
+        let _ = nix::unistd::setresuid(0.into(), 0.into(), 0.into());
+        // The caller's groups, unmapped here, would still decide access to
+        // directories of theirs on the way to the root file system (group
+        // bits before the others' bits): drop them, as runc does. The
+        // process gets its own groups later.
+        if !p.keep_groups {
+            let _ = nix::unistd::setgroups(&[]);
+        }
+    }
+    nix::sched::unshare(p.unshare).map_err(|e| SetupError::new("creating namespaces", e.into()))?;
+    match crate::sys::clone::fork(true).map_err(|e| SetupError::new("forking the init", e))? {
+        None => {
+            let err = stage_two(p, sock, fifo, console, opts);
+            // Only failures come back here: success execs.
+            let text = match err {
+                Ok(never) => match never {},
+                Err(e) => e.to_string(),
+            };
+            let _ = send(sock, msg::ERROR, text.as_bytes());
+            crate::sys::clone::exit_now(1);
+        }
+        Some(pid) => {
+            send(sock, msg::INIT_PID, &pid.as_raw().to_le_bytes())
+                .map_err(|e| SetupError::new("reporting the init", e))?;
+            Ok(())
+        }
+    }
+}
+
+/// C2, the container's init: everything up to exec.
+fn stage_two(
+    p: &Prepared,
+    sock: &UnixStream,
+    fifo: BorrowedFd<'_>,
+    console: Option<&UnixStream>,
+    opts: &CreateOptions,
+) -> Result<std::convert::Infallible, SetupError> {
+    match recv(sock) {
+        Ok(Some((msg::GO, _))) => {}
+        _ => return Err(SetupError::msg("container init", "the runtime went away")),
+    }
+    if p.new_cgroup {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| SetupError::new("creating the cgroup namespace", e.into()))?;
+    }
+    nix::unistd::setsid().map_err(|e| SetupError::new("setsid", e.into()))?;
+    if !opts.no_new_keyring {
+        crate::sys::clone::join_new_session_keyring()
+            .map_err(|e| SetupError::new("creating a session keyring", e))?;
+    }
+    let spec = &p.spec;
+    let process = spec.process().clone().unwrap_or_default();
+    if p.new_uts {
+        if let Some(h) = spec.hostname() {
+            nix::unistd::sethostname(h)
+                .map_err(|e| SetupError::new("setting the hostname", e.into()))?;
+        }
+        if let Some(d) = spec.domainname() {
+            std::fs::write("/proc/sys/kernel/domainname", d)
+                .map_err(|e| SetupError::new("setting the domain name", e))?;
+        }
+    }
+    // The exec FIFO is reopened through this process's fd directory, kept
+    // from before pivot_root.
+    let fd_dir = crate::sys::fs::open(
+        Path::new("/proc/self/fd"),
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY,
+        0,
+    )
+    .map_err(|e| SetupError::new("opening /proc/self/fd", e.into()))?;
+    rootfs::prepare(&rootfs::Plan {
+        spec,
+        rootfs: &p.rootfs,
+        bind_devices: p.bind_devices,
+    })?;
+    rootfs::enter(&p.rootfs, opts.no_pivot)?;
+    if let Some(sock) = console {
+        setup_console(sock)?;
+    }
+    rootfs::sysctls(spec)?;
+    // The container's own /dev/null, checked to be the device: a bind
+    // source must be in this mount namespace.
+    let dev_null = rootfs::open_dev_null()?;
+    rootfs::restrict(spec, dev_null.as_fd())?;
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly().unwrap_or(false))
+    {
+        rootfs::root_read_only()?;
+    }
+    drop(dev_null);
+    process::rlimits(&process)?;
+    let args = process::arguments(&process)?;
+    let env = process::environment(&process)?;
+    let command = process
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .cloned()
+        .unwrap_or_default();
+    let path = process::find_executable(&command, &p.env_strings)?;
+    let path = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| SetupError::msg("exec", "the command path contains a NUL byte"))?;
+    p.caps.apply_bounding()?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if nnp {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| SetupError::new("setting no_new_privs", e.into()))?;
+    } else if let Some(prog) = &p.seccomp {
+        prog.load()
+            .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
+    }
+    process::set_user(
+        &process,
+        !p.keep_groups && process::setgroups_allowed(),
+        p.keep_groups,
+    )?;
+    p.caps.apply()?;
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd)
+        .map_err(|e| SetupError::new(format!("chdir to {}", cwd.display()), e.into()))?;
+    crate::sys::clone::cloexec_from(3 + opts.preserve_fds as i32)
+        .map_err(|e| SetupError::new("closing descriptors", e))?;
+    send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
+    // Block until `start` opens the FIFO for reading.
+    let name = fifo.as_raw_fd().to_string();
+    let writer = crate::sys::fs::openat(fd_dir.as_fd(), OsStr::new(&name), OFlag::O_WRONLY, 0)
+        .map_err(|e| SetupError::new("waiting for start", e))?;
+    let _ = std::fs::File::from(writer).write_all(b"0");
+    drop(fd_dir);
+    if nnp {
+        if let Some(prog) = &p.seccomp {
+            prog.load()
+                .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
+        }
+    }
+    let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    Err(SetupError::msg(
+        "exec",
+        format!("exec: {command:?}: {}", e.desc().to_lowercase()),
+    ))
+}
+
+/// A terminal from the container's devpts: the master goes to whoever
+/// listens on the console socket, the slave becomes stdio, the controlling
+/// terminal and /dev/console.
+fn setup_console(sock: &UnixStream) -> Result<(), SetupError> {
+    use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| SetupError::new("opening /dev/ptmx", e.into()))?;
+    grantpt(&master).map_err(|e| SetupError::new("grantpt", e.into()))?;
+    unlockpt(&master).map_err(|e| SetupError::new("unlockpt", e.into()))?;
+    let name = ptsname_r(&master).map_err(|e| SetupError::new("ptsname", e.into()))?;
+    let slave = crate::sys::fs::open(Path::new(&name), OFlag::O_RDWR | OFlag::O_NOCTTY, 0)
+        .map_err(|e| SetupError::new(format!("opening {name}"), e.into()))?;
+    // /dev/console is the terminal too.
+    if let Ok(target) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/dev/console")
+    {
+        drop(target);
+        let _ = nix::mount::mount(
+            Some(Path::new(&name)),
+            "/dev/console",
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        );
+    }
+    let iov = [io::IoSlice::new(b"/dev/ptmx")];
+    let fds = [master.as_raw_fd()];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    nix::sys::socket::sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &cmsg,
+        nix::sys::socket::MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| SetupError::new("sending the terminal to the console socket", e.into()))?;
+    drop(master);
+    for target in 0..3 {
+        nix::unistd::dup2(slave.as_raw_fd(), target)
+            .map_err(|e| SetupError::new("making the terminal stdio", e.into()))?;
+    }
+    crate::sys::clone::set_controlling_terminal(slave.as_fd())
+        .map_err(|e| SetupError::new("making the terminal the controlling one", e))?;
+    Ok(())
+}
+
+/// `features`: what this runtime supports, in the OCI features document's
+/// shape.
+pub fn features() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": crate::runtime::spec::OCI_VERSION,
+        "hooks": [],
+        "mountOptions": [
+            "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "mand",
+            "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
+            "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro",
+            "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "slave",
+            "strictatime", "suid", "sync", "tmpcopyup", "unbindable"
+        ],
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
+                "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                              "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+            },
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+        },
+    })
+}
