@@ -83,14 +83,16 @@ if command -v podman >/dev/null &&
     podman_on=1
 fi
 
-sk_t=(); pm_t=()
+sk_t=(); sb_t=(); pm_t=()
 for _ in $(seq $((WARMUP + RUNS))); do
-    sk_t+=("$(timed_runs 1 "${sk[@]}" run --rm "$ref" true)")
+    sk_t+=("$(timed_runs 1 "${sk[@]}" run --rm --runtime runc "$ref" true)")
+    sb_t+=("$(timed_runs 1 "${sk[@]}" run --rm --runtime skiff "$ref" true)")
     if [[ -n $podman_on ]]; then
         pm_t+=("$(timed_runs 1 "${pm[@]}" run --rm --runtime runc --network none "$ref" true)")
     fi
 done
 sk_t=("${sk_t[@]:WARMUP}")
+sb_t=("${sb_t[@]:WARMUP}")
 [[ -n $podman_on ]] && pm_t=("${pm_t[@]:WARMUP}")
 
 # Joining the namespace, as skiff reports it.
@@ -101,13 +103,15 @@ for _ in $(seq "$RUNS"); do
 done
 
 s=$(printf '%s\n' "${sk_t[@]}" | median)
+b=$(printf '%s\n' "${sb_t[@]}" | median)
 echo "rootless run --rm $ref true, as $USER_NAME: median (fastest) of $RUNS runs"
-printf '  %-40s %8s ms (%s)\n' "skiff run --rm" "$(ms "$s")" "$(ms "$(printf '%s\n' "${sk_t[@]}" | fastest)")"
+printf '  %-40s %8s ms (%s)\n' "skiff run --rm --runtime runc" "$(ms "$s")" "$(ms "$(printf '%s\n' "${sk_t[@]}" | fastest)")"
+printf '  %-40s %8s ms (%s)\n' "skiff run --rm --runtime skiff" "$(ms "$b")" "$(ms "$(printf '%s\n' "${sb_t[@]}" | fastest)")"
 if [[ -n $podman_on ]]; then
     p=$(printf '%s\n' "${pm_t[@]}" | median)
-    printf '  %-40s %8s ms (%s)   skiff is %.2fx faster\n' "podman run --rm --network none" \
+    printf '  %-40s %8s ms (%s)   skiff is %.2fx faster (%.2fx with its runtime)\n' "podman run --rm --network none" \
         "$(ms "$p")" "$(ms "$(printf '%s\n' "${pm_t[@]}" | fastest)")" \
-        "$(awk -v a="$p" -v b="$s" 'BEGIN{print a/b}')"
+        "$(awk -v a="$p" -v b="$s" 'BEGIN{print a/b}')" "$(awk -v a="$p" -v b="$b" 'BEGIN{print a/b}')"
 else
     echo "  rootless podman unavailable: $(head -1 "$work/podman.err" 2>/dev/null || echo 'not installed')"
 fi

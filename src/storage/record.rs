@@ -49,6 +49,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// Replace `path` with `bytes` atomically (temp file + rename), without
+/// forcing anything to disk: for files under the run directory, which a
+/// reboot wipes anyway.
+pub fn replace_volatile(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Serialize `value` as JSON and write it atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RecordError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Write {

@@ -198,13 +198,8 @@ impl Runtime {
         }
         let pid = child.ok_or_else(|| SetupError::msg("exec", "no process"))?;
         if let Some(p) = &opts.pid_file {
-            crate::storage::record::write_atomic(p, pid.as_raw().to_string().as_bytes()).map_err(
-                |e| {
-                    super::io_err(format!("writing {}", p.display()))(std::io::Error::other(
-                        e.to_string(),
-                    ))
-                },
-            )?;
+            crate::storage::record::replace_volatile(p, pid.as_raw().to_string().as_bytes())
+                .map_err(super::io_err(format!("writing {}", p.display())))?;
         }
         if opts.detach {
             return Ok(0);

@@ -600,9 +600,8 @@ impl Runtime {
         rec.save(dir)
             .map_err(io_err("writing the container's state"))?;
         if let Some(p) = &opts.pid_file {
-            crate::storage::record::write_atomic(p, pid.as_raw().to_string().as_bytes()).map_err(
-                |e| io_err(format!("writing {}", p.display()))(io::Error::other(e.to_string())),
-            )?;
+            crate::storage::record::replace_volatile(p, pid.as_raw().to_string().as_bytes())
+                .map_err(io_err(format!("writing {}", p.display())))?;
         }
         Ok(pid.as_raw())
     }

@@ -86,8 +86,7 @@ impl Record {
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        crate::storage::record::write_atomic(&dir.join(STATE_FILE), &bytes)
-            .map_err(|e| std::io::Error::other(e.to_string()))
+        crate::storage::record::replace_volatile(&dir.join(STATE_FILE), &bytes)
     }
 
     /// Whether the init process still exists (a zombie counts as gone).
