@@ -10,7 +10,6 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use nix::fcntl::OFlag;
-use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 
 use super::state::Status;
@@ -132,71 +131,22 @@ impl Runtime {
             caps,
             preserve_fds: opts.preserve_fds,
         };
-        let (parent_sock, child_sock) =
-            UnixStream::pair().map_err(super::io_err("creating the setup socket"))?;
-        let setup = match crate::sys::clone::fork(false).map_err(super::io_err("forking"))? {
-            None => {
-                drop(parent_sock);
-                let code = match exec_stage_one(&plan, &child_sock, console.as_ref()) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        let _ = send(&child_sock, msg::ERROR, e.to_string().as_bytes());
-                        1
+        let pid = super::drive_setup(
+            "exec",
+            |sock| exec_stage_one(&plan, sock, console.as_ref()),
+            &mut |_| Err(SetupError::msg("exec", "unexpected request for id maps").into()),
+            &mut |pid| {
+                if let Some(path) = &rec.cgroups_path {
+                    let cg = super::cgroups::Cgroup::open(path);
+                    if cg.exists() {
+                        cg.add(pid.as_raw())
+                            .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
                     }
-                };
-                crate::sys::clone::exit_now(code);
-            }
-            Some(pid) => pid,
-        };
-        drop(child_sock);
-        drop(console);
-        let mut child: Option<Pid> = None;
-        let result = (|| -> Result<(), RuntimeError> {
-            loop {
-                let Some((tag, payload)) =
-                    recv(&parent_sock).map_err(super::io_err("reading from the exec setup"))?
-                else {
-                    return Err(SetupError::msg("exec", "its setup process died").into());
-                };
-                match tag {
-                    msg::INIT_PID => {
-                        let raw = i32::from_le_bytes(
-                            payload
-                                .get(..4)
-                                .and_then(|b| b.try_into().ok())
-                                .unwrap_or_default(),
-                        );
-                        child = Some(Pid::from_raw(raw));
-                        let _ = nix::sys::wait::waitpid(setup, None);
-                        if let Some(path) = &rec.cgroups_path {
-                            let cg = super::cgroups::Cgroup::open(path);
-                            if cg.exists() {
-                                cg.add(raw)
-                                    .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
-                            }
-                        }
-                        send(&parent_sock, msg::GO, b"")
-                            .map_err(super::io_err("writing to the exec process"))?;
-                    }
-                    msg::READY => return Ok(()),
-                    msg::ERROR => {
-                        let text = String::from_utf8_lossy(&payload).into_owned();
-                        return Err(RuntimeError::Setup(SetupError::msg("", text)).flatten());
-                    }
-                    _ => return Err(SetupError::msg("exec", "garbled message").into()),
                 }
-            }
-        })();
-        if let Err(e) = result {
-            if let Some(pid) = child {
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = nix::sys::wait::waitpid(pid, None);
-            } else {
-                let _ = nix::sys::wait::waitpid(setup, None);
-            }
-            return Err(e);
-        }
-        let pid = child.ok_or_else(|| SetupError::msg("exec", "no process"))?;
+                Ok(())
+            },
+        )?;
+        drop(console);
         if let Some(p) = &opts.pid_file {
             crate::storage::record::replace_volatile(p, pid.as_raw().to_string().as_bytes())
                 .map_err(super::io_err(format!("writing {}", p.display())))?;

@@ -485,98 +485,33 @@ impl Runtime {
             }
             _ => None,
         };
-        let (parent_sock, child_sock) =
-            UnixStream::pair().map_err(io_err("creating the setup socket"))?;
-        let setup = match crate::sys::clone::fork(false).map_err(io_err("forking"))? {
-            None => {
-                drop(parent_sock);
-                let code = match stage_one(
-                    &prepared,
-                    &child_sock,
-                    fifo_fd.as_fd(),
-                    console.as_ref(),
-                    opts,
-                ) {
-                    Ok(()) => 0,
-                    Err(e) => {
-                        let _ = send(&child_sock, msg::ERROR, e.to_string().as_bytes());
-                        1
-                    }
-                };
-                crate::sys::clone::exit_now(code);
-            }
-            Some(pid) => pid,
-        };
-        drop(child_sock);
-        drop(console);
         let linux = prepared.spec.linux().clone().unwrap_or_default();
-        let mut init: Option<Pid> = None;
-        let result = (|| -> Result<(), RuntimeError> {
-            loop {
-                let Some((tag, payload)) =
-                    recv(&parent_sock).map_err(io_err("reading from the container's setup"))?
-                else {
-                    return Err(SetupError::msg(
-                        "setting up the container",
-                        "its setup process died",
-                    )
-                    .into());
-                };
-                match tag {
-                    msg::MAP_ME => {
-                        write_id_maps(setup, &linux)?;
-                        send(&parent_sock, msg::MAPPED, b"")
-                            .map_err(io_err("writing to the container's setup"))?;
-                    }
-                    msg::INIT_PID => {
-                        let raw = i32::from_le_bytes(
-                            payload
-                                .get(..4)
-                                .and_then(|b| b.try_into().ok())
-                                .unwrap_or_default(),
-                        );
-                        let pid = Pid::from_raw(raw);
-                        init = Some(pid);
-                        undo.init = Some(pid);
-                        let _ = nix::sys::wait::waitpid(setup, None);
-                        if let Some(path) = linux.cgroups_path() {
-                            let cg = cgroups::Cgroup::create(path, linux.resources().as_ref())
-                                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
-                            undo.cgroup = Some(path.clone());
-                            cg.add(raw)
-                                .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
-                        }
-                        if let Some(adj) = prepared
-                            .spec
-                            .process()
-                            .as_ref()
-                            .and_then(|p| p.oom_score_adj())
-                        {
-                            std::fs::write(format!("/proc/{raw}/oom_score_adj"), adj.to_string())
-                                .map_err(io_err("setting oom_score_adj"))?;
-                        }
-                        send(&parent_sock, msg::GO, b"")
-                            .map_err(io_err("writing to the container's init"))?;
-                    }
-                    msg::READY => return Ok(()),
-                    msg::ERROR => {
-                        let text = String::from_utf8_lossy(&payload).into_owned();
-                        return Err(RuntimeError::Setup(SetupError::msg("", text)).flatten());
-                    }
-                    _ => {
-                        return Err(
-                            SetupError::msg("setting up the container", "garbled message").into(),
-                        )
-                    }
+        let pid = drive_setup(
+            "setting up the container",
+            |sock| stage_one(&prepared, sock, fifo_fd.as_fd(), console.as_ref(), opts),
+            &mut |setup| write_id_maps(setup, &linux),
+            &mut |pid| {
+                undo.init = Some(pid);
+                if let Some(path) = linux.cgroups_path() {
+                    let cg = cgroups::Cgroup::create(path, linux.resources().as_ref())
+                        .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+                    undo.cgroup = Some(path.clone());
+                    cg.add(pid.as_raw())
+                        .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
                 }
-            }
-        })();
-        if init.is_none() {
-            let _ = nix::sys::wait::waitpid(setup, None);
-        }
-        result?;
-        let pid =
-            init.ok_or_else(|| SetupError::msg("setting up the container", "no init process"))?;
+                if let Some(adj) = prepared
+                    .spec
+                    .process()
+                    .as_ref()
+                    .and_then(|p| p.oom_score_adj())
+                {
+                    std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+                        .map_err(io_err("setting oom_score_adj"))?;
+                }
+                Ok(())
+            },
+        )?;
+        drop(console);
         let start = crate::sys::procfs::stat(pid.as_raw())
             .map(|s| s.start_ticks)
             .unwrap_or(0);
@@ -794,6 +729,85 @@ impl Drop for Undo {
             let _ = cgroups::Cgroup::open(path).remove();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The runtime process's side of a setup: fork `stage_one` (which talks
+/// back through the socket it is given), write id maps when asked
+/// (`on_map`, with the setup process's pid), let the new process go once
+/// `on_pid` (with its pid) has prepared for it, and wait until it is ready.
+/// On failure the process (or the setup process) is killed and reaped.
+fn drive_setup(
+    what: &str,
+    stage_one: impl FnOnce(&UnixStream) -> Result<(), SetupError>,
+    on_map: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
+    on_pid: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
+) -> Result<Pid, RuntimeError> {
+    let (parent_sock, child_sock) =
+        UnixStream::pair().map_err(io_err("creating the setup socket"))?;
+    let setup = match crate::sys::clone::fork(false).map_err(io_err("forking"))? {
+        None => {
+            drop(parent_sock);
+            let code = match stage_one(&child_sock) {
+                Ok(()) => 0,
+                Err(e) => {
+                    let _ = send(&child_sock, msg::ERROR, e.to_string().as_bytes());
+                    1
+                }
+            };
+            crate::sys::clone::exit_now(code);
+        }
+        Some(pid) => pid,
+    };
+    drop(child_sock);
+    let mut child: Option<Pid> = None;
+    let result = (|| -> Result<(), RuntimeError> {
+        loop {
+            let Some((tag, payload)) =
+                recv(&parent_sock).map_err(io_err(format!("{what}: reading")))?
+            else {
+                return Err(SetupError::msg(what, "its setup process died").into());
+            };
+            match tag {
+                msg::MAP_ME => {
+                    on_map(setup)?;
+                    send(&parent_sock, msg::MAPPED, b"")
+                        .map_err(io_err(format!("{what}: writing")))?;
+                }
+                msg::INIT_PID => {
+                    let raw = i32::from_le_bytes(
+                        payload
+                            .get(..4)
+                            .and_then(|b| b.try_into().ok())
+                            .unwrap_or_default(),
+                    );
+                    let pid = Pid::from_raw(raw);
+                    child = Some(pid);
+                    let _ = nix::sys::wait::waitpid(setup, None);
+                    on_pid(pid)?;
+                    send(&parent_sock, msg::GO, b"").map_err(io_err(format!("{what}: writing")))?;
+                }
+                msg::READY => return Ok(()),
+                msg::ERROR => {
+                    let text = String::from_utf8_lossy(&payload).into_owned();
+                    return Err(RuntimeError::Setup(SetupError::msg("", text)).flatten());
+                }
+                _ => return Err(SetupError::msg(what, "garbled message").into()),
+            }
+        }
+    })();
+    match (result, child) {
+        (Ok(()), Some(pid)) => Ok(pid),
+        (Ok(()), None) => Err(SetupError::msg(what, "no process was made").into()),
+        (Err(e), Some(pid)) => {
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            Err(e)
+        }
+        (Err(e), None) => {
+            let _ = nix::sys::wait::waitpid(setup, None);
+            Err(e)
+        }
     }
 }
 
