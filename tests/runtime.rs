@@ -230,9 +230,11 @@ fn bad_input_gets_one_error_and_leaves_nothing() {
             "no such file or directory",
         ),
         (
-            "hooks",
-            Box::new(|c| c["hooks"] = json!({"prestart": [{"path": "/bin/true"}]})),
-            "hooks are not supported",
+            "hook",
+            Box::new(
+                |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo refused >&2; exit 1"]}]}),
+            ),
+            "refused",
         ),
         (
             "mount",
@@ -401,5 +403,49 @@ fn user_and_groups_are_set() {
         .expect("out")
         .uid();
     assert_eq!(owner, 1000);
+    b.assert_clean();
+}
+
+#[test]
+fn hooks_run_at_their_points_with_the_state() {
+    if !ready() {
+        return;
+    }
+    let tmp = scratch_dir("hooks");
+    let out = tmp.path().to_path_buf();
+    let hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}/{name}", out.display())]});
+    let b = Bundle::new(&["true"], |c| {
+        c["hooks"] = json!({
+            "prestart": [hook("prestart")],
+            "createRuntime": [hook("createRuntime")],
+            "createContainer": [hook("createContainer")],
+            // In the container, after pivot_root: its own /tmp.
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/startContainer"]}],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+    });
+    assert!(b.create("h").success());
+    let state = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap_or_default())
+            .unwrap_or(Value::Null)
+    };
+    for name in ["prestart", "createRuntime", "createContainer"] {
+        assert_eq!(state(name)["id"], "h", "{name}");
+        assert_eq!(state(name)["status"], "creating", "{name}");
+    }
+    assert!(!out.join("poststart").exists());
+    b.rt(["start", "h"]).run().ok();
+    b.wait_stopped("h");
+    assert_eq!(state("poststart")["status"], "running");
+    let inside: Value = serde_json::from_str(
+        &std::fs::read_to_string(b.dir.join("rootfs/tmp/startContainer"))
+            .expect("startContainer ran"),
+    )
+    .expect("json");
+    assert_eq!(inside["id"], "h");
+    assert!(!out.join("poststop").exists());
+    b.rt(["delete", "h"]).run().ok();
+    assert_eq!(state("poststop")["status"], "stopped");
     b.assert_clean();
 }

@@ -14,6 +14,7 @@
 
 pub mod cgroups;
 mod exec;
+pub mod hooks;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
@@ -215,6 +216,8 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
 
 /// What the setup processes need, prepared before they are forked.
 struct Prepared {
+    id: String,
+    bundle: PathBuf,
     spec: Spec,
     rootfs: PathBuf,
     /// New namespaces to unshare in C1 (user and cgroup apart).
@@ -304,12 +307,6 @@ impl Runtime {
             .ok_or_else(|| RuntimeError::Config("no process in the spec".into()))?;
         if proc_spec.args().as_ref().is_none_or(|a| a.is_empty()) {
             return Err(RuntimeError::Config("the process has no args".into()));
-        }
-        if spec.hooks().as_ref().is_some_and(has_hooks) {
-            return Err(RuntimeError::Config(
-                "OCI hooks are not supported by skiff's runtime yet: use --runtime runc or crun"
-                    .into(),
-            ));
         }
         let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
             .is_ok_and(|s| s.trim() == "Y");
@@ -401,6 +398,8 @@ impl Runtime {
             .and_then(|a| a.get(KEEP_GROUPS))
             .is_some_and(|v| v == "1" || v == "true");
         Ok(Prepared {
+            id: String::new(),
+            bundle: bundle.to_owned(),
             spec,
             rootfs,
             unshare,
@@ -426,7 +425,8 @@ impl Runtime {
     ) -> Result<i32, RuntimeError> {
         let dir = self.dir(id)?;
         let bundle = std::path::absolute(bundle).map_err(io_err("resolving the bundle path"))?;
-        let prepared = self.prepare(&bundle)?;
+        let mut prepared = self.prepare(&bundle)?;
+        prepared.id = id.to_string();
         crate::config::paths::ensure_private_dir(&self.root)
             .map_err(io_err(format!("creating {}", self.root.display())))?;
         // Others may search the root (a container with a user namespace of
@@ -508,6 +508,11 @@ impl Runtime {
                     std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
                         .map_err(io_err("setting oom_score_adj"))?;
                 }
+                let spec_hooks = prepared.spec.hooks().as_ref();
+                let state = hook_state(id, "creating", pid.as_raw(), bundle, &prepared.spec);
+                for point in [hooks::Point::Prestart, hooks::Point::CreateRuntime] {
+                    hooks::run(point, &hooks::of(spec_hooks, point), &state)?;
+                }
                 Ok(())
             },
         )?;
@@ -582,6 +587,15 @@ impl Runtime {
             }
         }
         let _ = std::fs::remove_file(&fifo);
+        if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
+            let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststart);
+            if !post.is_empty() {
+                let state = hook_state(id, "running", rec.pid, &rec.bundle, &spec);
+                if let Err(e) = hooks::run(hooks::Point::Poststart, &post, &state) {
+                    warn(&e.to_string());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -645,6 +659,15 @@ impl Runtime {
             cgroups::Cgroup::open(path)
                 .remove()
                 .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
+        }
+        if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
+            let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststop);
+            if !post.is_empty() {
+                let state = hook_state(id, "stopped", 0, &rec.bundle, &spec);
+                if let Err(e) = hooks::run(hooks::Point::Poststop, &post, &state) {
+                    warn(&e.to_string());
+                }
+            }
         }
         std::fs::remove_dir_all(&dir).map_err(io_err(format!("removing {}", dir.display())))
     }
@@ -811,20 +834,22 @@ fn drive_setup(
     }
 }
 
-/// Whether a spec's hooks list any program.
-fn has_hooks(h: &oci_spec::runtime::Hooks) -> bool {
-    #[allow(deprecated)]
-    let lists = [
-        h.prestart(),
-        h.create_runtime(),
-        h.create_container(),
-        h.start_container(),
-        h.poststart(),
-        h.poststop(),
-    ];
-    lists
-        .iter()
-        .any(|l| l.as_ref().is_some_and(|v| !v.is_empty()))
+/// The state document hooks get on stdin.
+fn hook_state(id: &str, status: &str, pid: i32, bundle: &Path, spec: &Spec) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": crate::runtime::spec::OCI_VERSION,
+        "id": id,
+        "status": status,
+        "pid": pid,
+        "bundle": bundle,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    })
+}
+
+/// A warning, in runc's form (hooks whose failure must not stop anything).
+fn warn(text: &str) {
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    eprintln!("time=\"{time}\" level=warning msg={text:?}");
 }
 
 /// P0: the id maps of the setup process's new user namespace.
@@ -952,6 +977,14 @@ fn stage_two(
         rootfs: &p.rootfs,
         bind_devices: p.bind_devices,
     })?;
+    let spec_hooks = spec.hooks().as_ref();
+    let create_hooks = hooks::of(spec_hooks, hooks::Point::CreateContainer);
+    if !create_hooks.is_empty() {
+        let me = nix::unistd::getpid().as_raw();
+        let state = hook_state(&p.id, "creating", me, &p.bundle, spec);
+        hooks::run(hooks::Point::CreateContainer, &create_hooks, &state)?;
+    }
+    let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);
     rootfs::enter(&p.rootfs, opts.no_pivot)?;
     if let Some(sock) = console {
         setup_console(sock)?;
@@ -1008,6 +1041,12 @@ fn stage_two(
         .map_err(|e| SetupError::new("waiting for start", e))?;
     let _ = std::fs::File::from(writer).write_all(b"0");
     drop(fd_dir);
+    if !start_hooks.is_empty() {
+        let me = nix::unistd::getpid().as_raw();
+        let state = hook_state(&p.id, "created", me, &p.bundle, spec);
+        // Too late to tell the runtime: the command does not run.
+        hooks::run(hooks::Point::StartContainer, &start_hooks, &state)?;
+    }
     if nnp {
         if let Some(prog) = &p.seccomp {
             prog.load()
@@ -1076,7 +1115,7 @@ pub fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::runtime::spec::OCI_VERSION,
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": [
             "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "mand",
             "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",

@@ -1,0 +1,158 @@
+//! OCI hooks: programs the spec names for points of the container's life,
+//! each run with the container's state on its standard input. createRuntime
+//! and prestart run in the runtime's namespaces once the container's exist,
+//! createContainer in the container's before pivot_root, startContainer in
+//! the container just before its command, poststart after start, poststop
+//! at delete (their failures are only reported).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oci_spec::runtime::{Hook, Hooks};
+
+use super::SetupError;
+
+/// Which hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Point {
+    fn name(self) -> &'static str {
+        match self {
+            Point::Prestart => "prestart",
+            Point::CreateRuntime => "createRuntime",
+            Point::CreateContainer => "createContainer",
+            Point::StartContainer => "startContainer",
+            Point::Poststart => "poststart",
+            Point::Poststop => "poststop",
+        }
+    }
+}
+
+/// The hooks of `point` in `hooks`.
+pub fn of(hooks: Option<&Hooks>, point: Point) -> Vec<Hook> {
+    let Some(h) = hooks else {
+        return Vec::new();
+    };
+    #[allow(deprecated)]
+    let list = match point {
+        Point::Prestart => h.prestart(),
+        Point::CreateRuntime => h.create_runtime(),
+        Point::CreateContainer => h.create_container(),
+        Point::StartContainer => h.start_container(),
+        Point::Poststart => h.poststart(),
+        Point::Poststop => h.poststop(),
+    };
+    list.clone().unwrap_or_default()
+}
+
+/// Run `hooks` one after the other with `state` (the OCI state document)
+/// on their stdin; the first that fails or outlives its timeout stops the
+/// rest.
+pub fn run(point: Point, hooks: &[Hook], state: &serde_json::Value) -> Result<(), SetupError> {
+    let input = state.to_string();
+    for h in hooks {
+        let step = format!("{} hook {}", point.name(), h.path().display());
+        let args = h.args().clone().unwrap_or_default();
+        let mut cmd = Command::new(h.path());
+        // args[0] is the hook's argv[0], as in execve.
+        if let Some((first, rest)) = args.split_first() {
+            std::os::unix::process::CommandExt::arg0(&mut cmd, first);
+            cmd.args(rest);
+        }
+        cmd.env_clear();
+        for e in h.env().iter().flatten() {
+            if let Some((k, v)) = e.split_once('=') {
+                cmd.env(k, v);
+            }
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| SetupError::new(step.clone(), e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A hook that does not read its input is fine.
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        let limit = h.timeout().map(|t| Duration::from_secs(t.max(1) as u64));
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => break s,
+                Ok(None) => {}
+                Err(e) => return Err(SetupError::new(step, e)),
+            }
+            if limit.is_some_and(|l| started.elapsed() >= l) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SetupError::msg(step, "timed out"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        if !status.success() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            let err = err.trim();
+            return Err(SetupError::msg(
+                step,
+                if err.is_empty() {
+                    format!("failed ({status})")
+                } else {
+                    format!("failed ({status}): {err}")
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(path: &str, args: &[&str]) -> Hook {
+        let mut h = Hook::default();
+        h.set_path(path.into());
+        h.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        h
+    }
+
+    #[test]
+    fn hooks_get_the_state_and_their_failures_are_reported() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("state");
+        let script = format!("cat > {}", out.display());
+        let state = serde_json::json!({"id": "c1", "status": "creating"});
+        run(
+            Point::CreateRuntime,
+            &[hook("/bin/sh", &["sh", "-c", &script])],
+            &state,
+        )
+        .expect("hook runs");
+        let got: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+        assert_eq!(got["id"], "c1");
+        let e = run(
+            Point::Poststart,
+            &[hook("/bin/sh", &["sh", "-c", "echo bad >&2; exit 3"])],
+            &state,
+        )
+        .expect_err("fails");
+        assert!(e.to_string().contains("poststart hook /bin/sh"), "{e}");
+        assert!(e.to_string().contains("bad"), "{e}");
+        let mut slow = hook("/bin/sleep", &["sleep", "5"]);
+        slow.set_timeout(Some(1));
+        let e = run(Point::Prestart, &[slow], &state).expect_err("times out");
+        assert!(e.to_string().contains("timed out"), "{e}");
+    }
+}
