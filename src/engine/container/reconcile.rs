@@ -40,13 +40,18 @@ pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
 }
 
 /// Whether the runtime `name`, with its state under `state_base/name`, may
-/// know container `id`. runc, crun and youki keep a container's state in
-/// `<state root>/<id>` from `create` until `delete`: without that directory
-/// they know nothing of it, and asking them to delete it (a process start,
-/// several milliseconds for runc) would only say so. Other runtimes are
-/// always asked.
+/// know container `id`. runc, crun, youki and skiff's own runtime keep a
+/// container's state in `<state root>/<id>` from `create` until `delete`:
+/// without that directory they know nothing of it, and asking them to
+/// delete it (a process start, several milliseconds for runc) would only
+/// say so. Other runtimes are always asked.
 pub fn runtime_may_know(state_base: &Path, name: &str, id: &str) -> bool {
-    if !matches!(name, "runc" | "crun" | "youki") || id.is_empty() || id.contains('/') {
+    if !matches!(
+        name,
+        "runc" | "crun" | "youki" | crate::runtime::external::BUILTIN
+    ) || id.is_empty()
+        || id.contains('/')
+    {
         return true;
     }
     std::fs::symlink_metadata(state_base.join(name).join(id)).is_ok()
