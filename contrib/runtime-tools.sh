@@ -25,15 +25,24 @@
 #      runtime, with RUNTIME pointing at a small wrapper that gives the runtime
 #      a private --root, so whatever a test leaves behind is found (and
 #      deleted with `delete -f` after each file) without touching any other
-#      container on the host. crun refuses a hybrid cgroup host (v1
+#      container on the host. Mounts left on the host under the bundles'
+#      directory are unmounted and the empty cgroups the tests name are
+#      removed after each file, too. crun refuses a hybrid cgroup host (v1
 #      controllers plus a cgroup2 mount at /sys/fs/cgroup/unified): there its
-#      pass runs in a private mount namespace without that mount.
+#      pass runs in a private mount namespace with an empty tmpfs instead.
 #   3. prints, per test file and runtime, the assertion counts (ok, not ok,
-#      skip) and the exit status, then the differential: every assertion that
-#      passes with runc or crun but not with skiff, with skiff's TAP lines.
+#      skip, error reports outside assertions) and the exit status, then the
+#      differential: every assertion that passes with runc or crun (in a test
+#      file that exits 0 with it) but not with skiff, every error report
+#      outside assertions that only skiff gives, and every test file that
+#      exits 0 with runc or crun but not with skiff, each with skiff's TAP
+#      lines (and what its runtimetest reported from inside the container),
+#      the test's stderr and skiff's own error log.
 #
-# For each runtime and test file, OUT/RUNTIME/TEST.{tap,err,rc,secs} hold the
-# TAP output, stderr, exit status and duration.
+# In OUT, for each runtime and test file, RUNTIME/TEST.{tap,err,rc,secs} hold
+# the TAP output, stderr, exit status and duration; TEST.log skiff's errors,
+# TEST.mounts and TEST.cgroups what was left behind; differential.txt the
+# whole differential (the screen folds long runs of absent assertions).
 #
 # Needs root, go (>= 1.19), make, tar, timeout and, on a hybrid cgroup host,
 # unshare.
@@ -73,12 +82,22 @@ unmount_leftovers() {
     done
 }
 
+# The cgroups named by the suite's tests ("cgrouptest" and
+# "testdir/cgrouptest/container", relative to each hierarchy), deepest first.
+# The runtimes remove a container's own cgroup, not the parents they made.
+suite_cgroups() {
+    local d
+    for d in /sys/fs/cgroup/{,*/}{testdir/cgrouptest/container,testdir/cgrouptest,testdir,cgrouptest}; do
+        if [[ -d $d && $(stat -f -c %T "$d") == cgroup* ]]; then echo "$d"; fi
+    done
+}
+
 # One pass: run the listed test files with one runtime. Runs from the
 # checkout's top directory, as the tests find rootfs-*.tar.gz and runtimetest
 # there. Arguments: NAME WRAPPER LOG RESULT-DIR TIMEOUT TEST..., LOG being
 # where the runtime logs its errors (or empty): it goes to RESULT-DIR/TEST.log.
 run_pass() {
-    local name=$1 wrapper=$2 log=$3 dir=$4 limit=$5 t base rc start
+    local name=$1 wrapper=$2 log=$3 dir=$4 limit=$5 t base rc start cg
     shift 5
     for t in "$@"; do
         base=${t##*/}
@@ -95,6 +114,12 @@ run_pass() {
         fi
         unmount_leftovers >"$dir/$base.mounts"
         [[ -s $dir/$base.mounts ]] || rm -f "$dir/$base.mounts"
+        if [[ ${CLEAN_CGROUPS:-0} == 1 ]]; then
+            # rmdir: only what is empty; what stays is listed.
+            suite_cgroups | while read -r cg; do rmdir "$cg" 2>/dev/null || true; done
+            suite_cgroups >"$dir/$base.cgroups"
+            [[ -s $dir/$base.cgroups ]] || rm -f "$dir/$base.cgroups"
+        fi
         printf '  %-6s %-40s exit %-3s %4ss\n' "$name" "$base" "$rc" \
             "$((SECONDS - start))" >&2
     done
@@ -328,6 +353,16 @@ END
         HYBRID=1
     fi
     mkdir -p "$SCRATCH/bin" "$SCRATCH/tmp"
+    # Not 0700: a container with a user namespace must reach its bundle.
+    chmod 755 "$SCRATCH" "$SCRATCH/tmp"
+    # Empty cgroups the tests leave are removed after each file, unless some
+    # were there before (then they are not ours to touch).
+    CLEAN_CGROUPS=1
+    if [[ -n $(suite_cgroups) ]]; then
+        echo "runtime-tools.sh: note: test cgroups predate this run, so none is removed:" \
+            "$(suite_cgroups | tr '\n' ' ')" >&2
+        CLEAN_CGROUPS=0
+    fi
     for name in "${WANTED[@]}"; do
         case $name in
         runc) cmd=("${RUNC:-runc}"); log= ;;
@@ -364,13 +399,15 @@ END
         note=
         if [[ $name == crun && $HYBRID == 1 ]]; then
             command -v unshare >/dev/null || die "unshare is missing (crun on a hybrid cgroup host)"
-            launch=(unshare -m --propagation private
-                sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
-            note=", in a mount namespace without /sys/fs/cgroup/unified"
+            # An empty tmpfs in its place: crun writes there then, and
+            # that is gone with the namespace.
+            launch=(unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified &&
+                mount -t tmpfs -o mode=755,size=1m tmpfs /sys/fs/cgroup/unified && exec "$@"' sh)
+            note=", in a mount namespace with a tmpfs for /sys/fs/cgroup/unified"
         fi
         echo "== $name pass: ${#TESTS[@]} test files ($exe$note)" >&2
         start=$SECONDS
-        TMPDIR=$SCRATCH/tmp "${launch[@]}" "$BASH" "$SELF" --pass "$SRC" "$name" \
+        TMPDIR=$SCRATCH/tmp CLEAN_CGROUPS=$CLEAN_CGROUPS "${launch[@]}" "$BASH" "$SELF" --pass "$SRC" "$name" \
             "$wrapper" "$log" "$OUT/$name" "$LIMIT" "${TESTS[@]}"
         echo "$((SECONDS - start))" >"$OUT/$name.secs"
         echo "== $name pass: $((SECONDS - start))s" >&2
@@ -542,17 +579,22 @@ for t in "${TESTS[@]}"; do
     } >>"$FULL"
 done
 
-left=()
-for name in "${RAN[@]}"; do
-    for f in "$OUT/$name"/*.mounts; do
-        [[ -e $f ]] || continue
-        base=${f##*/}
-        left+=("$name/${base%.mounts} ($(grep -c . "$f"))")
+for kind in mounts cgroups; do
+    left=()
+    for name in "${RAN[@]}"; do
+        for f in "$OUT/$name"/*."$kind"; do
+            [[ -e $f ]] || continue
+            base=${f##*/}
+            left+=("$name/${base%."$kind"} ($(grep -c . "$f"))")
+        done
     done
+    if [[ ${#left[@]} -gt 0 ]]; then
+        case $kind in
+        mounts) echo "left mounted on the host (then unmounted): ${left[*]}" ;;
+        cgroups) echo "left test cgroups that could not be removed: ${left[*]}" ;;
+        esac
+    fi
 done
-if [[ ${#left[@]} -gt 0 ]]; then
-    echo "left mounted on the host, then unmounted: ${left[*]}"
-fi
 
 echo
 echo "== differential (ok with $(IFS=/; echo "${REFS[*]}"), not with skiff): $DIFF"

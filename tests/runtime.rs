@@ -449,3 +449,27 @@ fn hooks_run_at_their_points_with_the_state() {
     assert_eq!(state("poststop")["status"], "stopped");
     b.assert_clean();
 }
+
+#[test]
+fn devices_get_the_mode_and_owner_the_spec_gives() {
+    if !ready() {
+        return;
+    }
+    let b = Bundle::new(
+        &["sh", "-c", "exec >/tmp/out 2>&1; stat -c '%a %u %g %t:%T' /dev/test1; echo x > /dev/test1 && echo written"],
+        |c| {
+            c["linux"]["devices"] = json!([{
+                "path": "/dev/test1", "type": "c", "major": 1, "minor": 3,
+                "fileMode": 432, "uid": 1, "gid": 2
+            }]);
+            // With a cgroup and a deny-all rule, as runtime-tools' specs
+            // have: the standard devices and the spec's stay usable.
+            c["linux"]["cgroupsPath"] = json!(format!("/skiff-runtime-test-{}", std::process::id()));
+            c["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        },
+    );
+    let out = run_script(&b, "dev");
+    assert_eq!(out.lines().next(), Some("660 1 2 1:3"), "{out}");
+    assert!(out.contains("written"), "{out}");
+    b.assert_clean();
+}

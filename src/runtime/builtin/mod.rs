@@ -493,7 +493,7 @@ impl Runtime {
             &mut |pid| {
                 undo.init = Some(pid);
                 if let Some(path) = linux.cgroups_path() {
-                    let cg = cgroups::Cgroup::create(path, linux.resources().as_ref())
+                    let cg = cgroups::Cgroup::create(path, with_default_devices(&linux).as_ref())
                         .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
                     undo.cgroup = Some(path.clone());
                     cg.add(pid.as_raw())
@@ -832,6 +832,45 @@ fn drive_setup(
             Err(e)
         }
     }
+}
+
+/// The spec's resources with runc's device rules after its own: every
+/// container may create device nodes (the devices it is given are made in
+/// its /dev) and use the standard ones and its ptys, and the devices the
+/// spec lists.
+fn with_default_devices(
+    linux: &oci_spec::runtime::Linux,
+) -> Option<oci_spec::runtime::LinuxResources> {
+    use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+    let mut r = linux.resources().clone()?;
+    let Some(mut rules) = r.devices().clone() else {
+        return Some(r);
+    };
+    let rule = |typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut d = LinuxDeviceCgroup::default();
+        d.set_allow(true);
+        d.set_typ(Some(typ));
+        d.set_major(major);
+        d.set_minor(minor);
+        d.set_access(Some(access.to_string()));
+        d
+    };
+    use LinuxDeviceType::{B, C};
+    rules.push(rule(C, None, None, "m"));
+    rules.push(rule(B, None, None, "m"));
+    for (major, minor) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 2)] {
+        rules.push(rule(C, Some(major), Some(minor), "rwm"));
+    }
+    rules.push(rule(C, Some(136), None, "rwm"));
+    for d in linux.devices().iter().flatten() {
+        let typ = match d.typ() {
+            LinuxDeviceType::B => B,
+            _ => C,
+        };
+        rules.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
+    }
+    r.set_devices(Some(rules));
+    Some(r)
 }
 
 /// The state document hooks get on stdin.

@@ -694,14 +694,12 @@ fn devices(
             nix::unistd::UnlinkatFlags::NoRemoveDir,
         );
         let dev = crate::sys::fs::makedev(d.major() as u32, d.minor() as u32);
-        crate::sys::fs::mknodat(
-            dir.as_fd(),
-            &name,
-            kind,
-            d.file_mode().unwrap_or(0o666),
-            dev,
-        )
-        .map_err(|e| fail(format!("creating the device {dest}"), e))?;
+        let mode = d.file_mode().unwrap_or(0o666);
+        crate::sys::fs::mknodat(dir.as_fd(), &name, kind, mode, dev)
+            .map_err(|e| fail(format!("creating the device {dest}"), e))?;
+        // The mode as given, not as the umask left it.
+        crate::sys::fs::fchmodat(dir.as_fd(), &name, mode & 0o7777)
+            .map_err(|e| fail(format!("setting the mode of {dest}"), e))?;
         nix::unistd::fchownat(
             Some(dir.as_raw_fd()),
             name.as_os_str(),
