@@ -486,6 +486,26 @@ impl Runtime {
             _ => None,
         };
         let linux = prepared.spec.linux().clone().unwrap_or_default();
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let record = |pid: Pid| Record {
+            id: id.to_string(),
+            pid: pid.as_raw(),
+            pid_start: crate::sys::procfs::stat(pid.as_raw())
+                .map(|s| s.start_ticks)
+                .unwrap_or(0),
+            bundle: bundle.to_owned(),
+            rootfs: prepared.rootfs.clone(),
+            created: created.clone(),
+            annotations: prepared
+                .spec
+                .annotations()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<BTreeMap<_, _>>(),
+            cgroups_path: linux.cgroups_path().clone(),
+            owner: nix::unistd::geteuid().as_raw(),
+        };
         let pid = drive_setup(
             "setting up the container",
             |sock| stage_one(&prepared, sock, fifo_fd.as_fd(), console.as_ref(), opts),
@@ -509,6 +529,14 @@ impl Runtime {
                         .map_err(io_err("setting oom_score_adj"))?;
                 }
                 let spec_hooks = prepared.spec.hooks().as_ref();
+                // Hooks may ask the runtime for the state: it exists now.
+                if !hooks::of(spec_hooks, hooks::Point::Prestart).is_empty()
+                    || !hooks::of(spec_hooks, hooks::Point::CreateRuntime).is_empty()
+                {
+                    record(pid)
+                        .save(dir)
+                        .map_err(io_err("writing the container's state"))?;
+                }
                 let state = hook_state(id, "creating", pid.as_raw(), bundle, &prepared.spec);
                 for point in [hooks::Point::Prestart, hooks::Point::CreateRuntime] {
                     hooks::run(point, &hooks::of(spec_hooks, point), &state)?;
@@ -517,27 +545,8 @@ impl Runtime {
             },
         )?;
         drop(console);
-        let start = crate::sys::procfs::stat(pid.as_raw())
-            .map(|s| s.start_ticks)
-            .unwrap_or(0);
-        let rec = Record {
-            id: id.to_string(),
-            pid: pid.as_raw(),
-            pid_start: start,
-            bundle: bundle.to_owned(),
-            rootfs: prepared.rootfs.clone(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-            annotations: prepared
-                .spec
-                .annotations()
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect::<BTreeMap<_, _>>(),
-            cgroups_path: linux.cgroups_path().clone(),
-            owner: nix::unistd::geteuid().as_raw(),
-        };
-        rec.save(dir)
+        record(pid)
+            .save(dir)
             .map_err(io_err("writing the container's state"))?;
         if let Some(p) = &opts.pid_file {
             crate::storage::record::replace_volatile(p, pid.as_raw().to_string().as_bytes())

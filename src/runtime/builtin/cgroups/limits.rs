@@ -53,8 +53,19 @@ impl Cgroup {
     }
 
     fn apply_memory(&self, m: &LinuxMemory) -> Result<(), CgroupError> {
-        if m.kernel().is_some() || m.kernel_tcp().is_some() {
+        if m.kernel().is_some() {
             tracing::warn!("kernel memory limits are no longer supported by Linux: ignored");
+        }
+        // The TCP buffer limit still exists on v1 (as runc sets it).
+        if let Some(tcp) = nonzero(m.kernel_tcp()) {
+            match self.target(Controller::Memory)? {
+                (dir, Version::V1) if dir.join("memory.kmem.tcp.limit_in_bytes").exists() => {
+                    write(dir, "memory.kmem.tcp.limit_in_bytes", &tcp.to_string())?;
+                }
+                _ => tracing::warn!(
+                    "the kernel TCP memory limit exists only on cgroup v1 hosts: ignored"
+                ),
+            }
         }
         let asked = [m.limit(), m.reservation(), m.swap()]
             .into_iter()
