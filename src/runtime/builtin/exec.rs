@@ -251,26 +251,11 @@ fn exec_stage_two(
     };
     let path = CString::new(found.as_os_str().as_encoded_bytes())
         .map_err(|_| SetupError::msg("exec", "the command path contains a NUL byte"))?;
-    p.caps.apply_bounding()?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    if nnp {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| SetupError::new("setting no_new_privs", e.into()))?;
-    } else if let Some(prog) = &p.seccomp {
+    let late_seccomp =
+        process::finish(process, &p.caps, p.seccomp.as_ref(), false, p.preserve_fds)?;
+    if let Some(prog) = late_seccomp {
         prog.load()
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
-    }
-    process::set_user(process, process::setgroups_allowed(), false)?;
-    p.caps.apply()?;
-    nix::unistd::chdir(cwd)
-        .map_err(|e| SetupError::new(format!("chdir to {}", cwd.display()), e.into()))?;
-    crate::sys::clone::cloexec_from(3 + p.preserve_fds as i32)
-        .map_err(|e| SetupError::new("closing descriptors", e))?;
-    if nnp {
-        if let Some(prog) = &p.seccomp {
-            prog.load()
-                .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
-        }
     }
     send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
     let e = nix::unistd::execve(&path, &args, &env).unwrap_err();

@@ -1062,26 +1062,13 @@ fn stage_two(
     let path = process::find_executable(&command, &p.env_strings)?;
     let path = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| SetupError::msg("exec", "the command path contains a NUL byte"))?;
-    p.caps.apply_bounding()?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    if nnp {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| SetupError::new("setting no_new_privs", e.into()))?;
-    } else if let Some(prog) = &p.seccomp {
-        prog.load()
-            .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
-    }
-    process::set_user(
+    let late_seccomp = process::finish(
         &process,
-        !p.keep_groups && process::setgroups_allowed(),
+        &p.caps,
+        p.seccomp.as_ref(),
         p.keep_groups,
+        opts.preserve_fds,
     )?;
-    p.caps.apply()?;
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd)
-        .map_err(|e| SetupError::new(format!("chdir to {}", cwd.display()), e.into()))?;
-    crate::sys::clone::cloexec_from(3 + opts.preserve_fds as i32)
-        .map_err(|e| SetupError::new("closing descriptors", e))?;
     send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
     // Block until `start` opens the FIFO for reading.
     let name = fifo.as_raw_fd().to_string();
@@ -1095,11 +1082,9 @@ fn stage_two(
         // Too late to tell the runtime: the command does not run.
         hooks::run(hooks::Point::StartContainer, &start_hooks, &state)?;
     }
-    if nnp {
-        if let Some(prog) = &p.seccomp {
-            prog.load()
-                .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
-        }
+    if let Some(prog) = late_seccomp {
+        prog.load()
+            .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
     let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
     Err(SetupError::msg(

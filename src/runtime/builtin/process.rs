@@ -180,6 +180,36 @@ pub fn set_user(
     Ok(())
 }
 
+/// The last settings before the command, in runc's order: the bounding
+/// set; no_new_privs, or else the seccomp filter now (loading it needs
+/// CAP_SYS_ADMIN, which is about to go); the user and groups; the
+/// capability sets; the working directory; every descriptor past the
+/// preserved ones closed on exec. Returns the filter still to load: with
+/// no_new_privs it goes last, just before exec.
+pub fn finish<'a>(
+    process: &Process,
+    caps: &Caps,
+    seccomp: Option<&'a super::seccomp::Program>,
+    keep_groups: bool,
+    preserve_fds: u32,
+) -> Result<Option<&'a super::seccomp::Program>, SetupError> {
+    caps.apply_bounding()?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if nnp {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| fail("setting no_new_privs", e))?;
+    } else if let Some(prog) = seccomp {
+        prog.load()
+            .map_err(|e| fail("loading the seccomp filter", e))?;
+    }
+    set_user(process, !keep_groups && setgroups_allowed(), keep_groups)?;
+    caps.apply()?;
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd).map_err(|e| fail(format!("chdir to {}", cwd.display()), e))?;
+    crate::sys::clone::cloexec_from(3 + preserve_fds as i32)
+        .map_err(|e| fail("closing descriptors", e))?;
+    Ok(if nnp { seccomp } else { None })
+}
+
 /// Whether this process may call setgroups (its user namespace's
 /// /proc/self/setgroups is not "deny").
 pub fn setgroups_allowed() -> bool {
