@@ -20,19 +20,7 @@ struct Bundle {
 }
 
 /// The capabilities podman gives a container.
-const CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
-    "CAP_SYS_CHROOT",
-];
+const CAPS: &[&str] = &skiff::runtime::spec::defaults::CAPABILITIES;
 
 fn base_config(rootfs: &Path, args: &[&str]) -> Value {
     json!({
