@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 
+use crate::runtime::builtin;
+
 /// What the runtime says of a container (`runtime state ID`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct RuntimeState {
@@ -111,6 +113,23 @@ impl ExternalRuntime {
         out
     }
 
+    /// skiff's own runtime, called in this process rather than through its
+    /// command line (the monitor still runs `create` and `exec`).
+    fn in_process(&self) -> Option<builtin::Runtime> {
+        (self.name == BUILTIN && !self.prefix.is_empty())
+            .then(|| builtin::Runtime::new(self.state_root.clone()))
+    }
+
+    /// A built-in runtime's error, worded as its command line would say it.
+    fn failed(&self, verb: &'static str, id: &str, e: builtin::RuntimeError) -> RuntimeError {
+        RuntimeError::Failed {
+            runtime: self.name.clone(),
+            verb,
+            id: id.to_string(),
+            message: e.to_string(),
+        }
+    }
+
     fn run<I, S>(&self, verb: &'static str, id: &str, args: I) -> Result<Vec<u8>, RuntimeError>
     where
         I: IntoIterator<Item = S>,
@@ -139,10 +158,23 @@ impl ExternalRuntime {
     }
 
     pub fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            return rt.start(id).map_err(|e| self.failed("start", id, e));
+        }
         self.run("start", id, [id]).map(drop)
     }
 
     pub fn state(&self, id: &str) -> Result<RuntimeState, RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            return rt
+                .status(id)
+                .map(|(status, pid)| RuntimeState {
+                    id: id.to_string(),
+                    status: status.to_string(),
+                    pid: i64::from(pid),
+                })
+                .map_err(|e| self.failed("state", id, e));
+        }
         let out = self.run("state", id, [id])?;
         serde_json::from_slice(&out).map_err(|source| RuntimeError::State {
             runtime: self.name.clone(),
@@ -152,6 +184,18 @@ impl ExternalRuntime {
     }
 
     pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<(), RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            let sig =
+                nix::sys::signal::Signal::try_from(signal).map_err(|_| RuntimeError::Failed {
+                    runtime: self.name.clone(),
+                    verb: "kill",
+                    id: id.to_string(),
+                    message: format!("invalid signal {signal}"),
+                })?;
+            return rt
+                .kill(id, sig, all)
+                .map_err(|e| self.failed("kill", id, e));
+        }
         let sig = signal.to_string();
         if all {
             self.run("kill", id, ["--all", id, &sig]).map(drop)
@@ -161,6 +205,12 @@ impl ExternalRuntime {
     }
 
     pub fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            return match rt.delete(id, force) {
+                Err(builtin::RuntimeError::NotFound(_)) => Ok(()),
+                other => other.map_err(|e| self.failed("delete", id, e)),
+            };
+        }
         let r = if force {
             self.run("delete", id, ["--force", id])
         } else {
@@ -173,10 +223,18 @@ impl ExternalRuntime {
     }
 
     pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            return rt.freeze(id, true).map_err(|e| self.failed("pause", id, e));
+        }
         self.run("pause", id, [id]).map(drop)
     }
 
     pub fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        if let Some(rt) = self.in_process() {
+            return rt
+                .freeze(id, false)
+                .map_err(|e| self.failed("resume", id, e));
+        }
         self.run("resume", id, [id]).map(drop)
     }
 }

@@ -167,6 +167,16 @@ impl Runtime {
         Ok(rec.document(&dir))
     }
 
+    /// The status and the init's pid (0 once stopped), without the whole
+    /// document.
+    pub fn status(&self, id: &str) -> Result<(&'static str, i32), RuntimeError> {
+        let (dir, rec) = self.load(id)?;
+        Ok(match rec.status(&dir) {
+            Status::Stopped => ("stopped", 0),
+            status => (status.as_str(), rec.pid),
+        })
+    }
+
     /// Every container's state document.
     pub fn list(&self) -> Result<Vec<serde_json::Value>, RuntimeError> {
         let mut out = Vec::new();
@@ -400,6 +410,10 @@ impl Runtime {
                 .collect::<BTreeMap<_, _>>(),
             cgroups_path: linux.cgroups_path().clone(),
             owner: nix::unistd::geteuid().as_raw(),
+            later_hooks: Some(state::LaterHooks {
+                poststart: hooks::of(prepared.spec.hooks().as_ref(), hooks::Point::Poststart),
+                poststop: hooks::of(prepared.spec.hooks().as_ref(), hooks::Point::Poststop),
+            }),
         };
         let pid = drive_setup(
             "setting up the container",
@@ -491,15 +505,7 @@ impl Runtime {
             }
         }
         let _ = std::fs::remove_file(&fifo);
-        if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
-            let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststart);
-            if !post.is_empty() {
-                let state = hook_state(id, "running", rec.pid, &rec.bundle, &spec);
-                if let Err(e) = hooks::run(hooks::Point::Poststart, &post, &state) {
-                    warn(&e.to_string());
-                }
-            }
-        }
+        run_later_hooks(&rec, hooks::Point::Poststart, "running", rec.pid);
         Ok(())
     }
 
@@ -564,15 +570,7 @@ impl Runtime {
                 .remove()
                 .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         }
-        if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
-            let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststop);
-            if !post.is_empty() {
-                let state = hook_state(id, "stopped", 0, &rec.bundle, &spec);
-                if let Err(e) = hooks::run(hooks::Point::Poststop, &post, &state) {
-                    warn(&e.to_string());
-                }
-            }
-        }
+        run_later_hooks(&rec, hooks::Point::Poststop, "stopped", 0);
         std::fs::remove_dir_all(&dir).map_err(io_err(format!("removing {}", dir.display())))
     }
 
@@ -677,6 +675,33 @@ fn hook_state(id: &str, status: &str, pid: i32, bundle: &Path, spec: &Spec) -> s
         "bundle": bundle,
         "annotations": spec.annotations().clone().unwrap_or_default(),
     })
+}
+
+/// The poststart or poststop hooks kept in the record (older records: the
+/// bundle's config.json); their failures are warnings.
+fn run_later_hooks(rec: &Record, point: hooks::Point, status: &str, pid: i32) {
+    let list = match &rec.later_hooks {
+        Some(h) if point == hooks::Point::Poststart => h.poststart.clone(),
+        Some(h) => h.poststop.clone(),
+        None => match Spec::load(rec.bundle.join("config.json")) {
+            Ok(spec) => hooks::of(spec.hooks().as_ref(), point),
+            Err(_) => Vec::new(),
+        },
+    };
+    if list.is_empty() {
+        return;
+    }
+    let state = serde_json::json!({
+        "ociVersion": crate::runtime::spec::OCI_VERSION,
+        "id": rec.id,
+        "status": status,
+        "pid": pid,
+        "bundle": rec.bundle,
+        "annotations": rec.annotations,
+    });
+    if let Err(e) = hooks::run(point, &list, &state) {
+        warn(&e.to_string());
+    }
 }
 
 /// A warning, in runc's form (hooks whose failure must not stop anything).

@@ -48,6 +48,19 @@ pub struct Record {
     /// The uid of whoever created it.
     #[serde(default)]
     pub owner: u32,
+    /// The spec's poststart and poststop hooks, kept from create (absent
+    /// in records of older versions: then config.json is read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub later_hooks: Option<LaterHooks>,
+}
+
+/// The hooks that run after create.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaterHooks {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststart: Vec<oci_spec::runtime::Hook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub poststop: Vec<oci_spec::runtime::Hook>,
 }
 
 /// The file the init blocks on until `start`.
