@@ -126,6 +126,18 @@ impl Bundle {
     }
 }
 
+impl Drop for Bundle {
+    /// A failed test leaves no waiting init behind.
+    fn drop(&mut self) {
+        let listed = self.rt(["list", "-q"]).run();
+        if listed.success() {
+            for id in listed.ok().lines() {
+                let _ = self.rt(["delete", "--force", id]).run();
+            }
+        }
+    }
+}
+
 fn ready() -> bool {
     require_root() && containers_ready(&[])
 }
@@ -292,7 +304,7 @@ fn the_container_sees_only_itself() {
     let script = format!(
         "exec >/tmp/out 2>&1; ls /proc/self/fd | wc -l; readlink /proc/self/cwd; \
          ps -o pid | wc -l; kill -0 {host} && echo host-visible; \
-         grep -E '^(NoNewPrivs|CapEff|Seccomp):' /proc/self/status; cat /proc/kcore | wc -c; \
+         grep -E '^(NoNewPrivs|CapEff|Seccomp|SigIgn|SigBlk):' /proc/self/status; cat /proc/kcore | wc -c; \
          echo x > /proc/sysrq-trigger || echo sysrq-read-only",
         host = std::process::id(),
     );
@@ -318,6 +330,9 @@ fn the_container_sees_only_itself() {
     assert!(!out.contains("host-visible"), "{out}");
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
     assert!(out.contains("CapEff:\t00000000800405fb"), "{out}");
+    // Nothing ignored or blocked, whatever the runtime itself had.
+    assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
+    assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
     assert!(out.contains("sysrq-read-only"), "{out}");
     assert!(lines.contains(&"0"), "kcore is masked: {out}");
     assert!(
@@ -459,5 +474,52 @@ fn devices_get_the_mode_and_owner_the_spec_gives() {
     let out = run_script(&b, "dev");
     assert_eq!(out.lines().next(), Some("660 1 2 1:3"), "{out}");
     assert!(out.contains("written"), "{out}");
+    b.assert_clean();
+}
+
+#[test]
+fn the_container_never_reaches_the_runtime_binary() {
+    if !ready() {
+        return;
+    }
+    // CVE-2019-5736: a command that is /proc/self/exe runs whatever the
+    // init's binary is at its exec. It must be a sealed copy of skiff-init,
+    // never skiff itself, and nothing may write to it.
+    let b = Bundle::new(&["/proc/self/exe", "--pause"], |_| {});
+    let skiff_before = std::fs::read(Skiff::bin()).expect("read skiff");
+    assert!(b.create("sealed").success());
+    b.rt(["start", "sealed"]).run().ok();
+    let pid = b.state_of("sealed")["pid"].as_i64().expect("pid");
+    let exe = format!("/proc/{pid}/exe");
+    wait_for(
+        || std::fs::read_link(&exe).is_ok_and(|t| t.to_string_lossy().contains("memfd:skiff-init")),
+        "the container's command to be the sealed copy",
+    );
+    // The attack: hold the file (O_PATH) while it runs, reopen it for
+    // writing once it no longer does.
+    let held = nix::fcntl::open(
+        exe.as_str(),
+        nix::fcntl::OFlag::O_PATH,
+        nix::sys::stat::Mode::empty(),
+    )
+    .expect("open the container's /proc/PID/exe");
+    let exec_out = b
+        .rt(["exec", "sealed", "/proc/self/exe", "--version"])
+        .run()
+        .ok();
+    b.rt(["kill", "sealed", "KILL"]).run().ok();
+    b.wait_stopped("sealed");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{held}"))
+        .expect("reopen for writing");
+    let e = std::io::Write::write_all(&mut f, b"overwritten").expect_err("sealed");
+    assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}");
+    drop(f);
+    let _ = nix::unistd::close(held);
+    // The same for a process exec'd into the container.
+    assert!(exec_out.starts_with("skiff-init version"), "{exec_out}");
+    assert!(std::fs::read(Skiff::bin()).expect("read skiff") == skiff_before);
+    b.rt(["delete", "--force", "sealed"]).run().ok();
     b.assert_clean();
 }

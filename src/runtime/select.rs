@@ -42,6 +42,26 @@ pub fn find_executable(name: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
+/// Where packages install helpers that are not meant to be on PATH.
+pub const LIBEXEC: &str = "/usr/libexec/skiff";
+
+/// One of skiff's helper programs (`skiff-conmon`, `skiff-init`): the
+/// environment override, else beside skiff's own binary, else the libexec
+/// directory, else PATH.
+pub fn helper_program(name: &str, env_override: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env_override).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name(name));
+    beside
+        .into_iter()
+        .chain(std::iter::once(Path::new(LIBEXEC).join(name)))
+        .find(|p| p.is_file())
+        .or_else(|| find_executable(name))
+}
+
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -41,6 +41,53 @@ pub fn spawn_with_fds(mut cmd: Command, fds: &[(BorrowedFd<'_>, RawFd)]) -> io::
     cmd.spawn()
 }
 
+/// Every signal back to its default action and none blocked, as a freshly
+/// booted process has them: what a container's process starts with (a
+/// Rust program ignores SIGPIPE, and exec keeps ignored signals ignored).
+/// The raw system call also reaches the signals the C library keeps for
+/// itself (32 and 33), which an ignoring caller would otherwise pass on.
+pub fn reset_signals() -> io::Result<()> {
+    /// The kernel's `struct sigaction` (x86_64 and aarch64 alike).
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: `default` is a valid kernel sigaction that installs no
+        // handler; the old action is not asked for.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,16 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 /// kernel would refuse them anyway (PATH_MAX).
 const PATH_BUF: usize = 4096;
 
+/// Executes `path` with `argv` as is: no search, no supervision. skiff's
+/// runtime ends a container's setup here, from a sealed in-memory copy of
+/// this program, so that the container never sees skiff's own binary as
+/// its /proc/self/exe (CVE-2019-5736). The runtime has resolved `path`
+/// already; a failure is reported as by `execvp`.
+pub fn exec_exactly(path: &CStr, argv: &CStrList, envp: &CStrList) -> ! {
+    let err = sys::execve(path, argv, envp);
+    fail(path, err)
+}
+
 /// Executes `argv` (`argv[0]` is the command) with environment `envp`; on
 /// failure reports why and exits 127 (not found) or 126 (not runnable).
 pub fn execvp(argv: &CStrList, envp: &CStrList) -> ! {
@@ -21,6 +31,12 @@ pub fn execvp(argv: &CStrList, envp: &CStrList) -> ! {
         sys::exit(127);
     };
     let err = exec_search(name, argv, envp);
+    fail(name, err)
+}
+
+/// Reports why `name` could not be executed and exits 127 (not found) or
+/// 126 (not runnable).
+fn fail(name: &CStr, err: Errno) -> ! {
     let mut num = [0u8; 10];
     let (reason, number): (&[u8], &[u8]) = match err {
         ENOENT => (b"No such file or directory", b""),

@@ -6,32 +6,17 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
-
-/// Where packages install helpers that are not meant to be on PATH.
-const LIBEXEC: &str = "/usr/libexec/skiff";
+use crate::runtime::select::LIBEXEC;
 
 /// Where the init is mounted inside a container.
 pub const INIT_IN_CONTAINER: &str = "/run/skiff-init";
 
-/// `name`: the environment override, else beside skiff's own binary, else
-/// the libexec directory, else PATH.
 fn helper(name: &str, env_override: &str) -> Result<PathBuf, ContainerError> {
-    if let Some(p) = std::env::var_os(env_override).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(p));
-    }
-    let beside = std::env::current_exe()
-        .ok()
-        .map(|exe| exe.with_file_name(name));
-    beside
-        .into_iter()
-        .chain(std::iter::once(Path::new(LIBEXEC).join(name)))
-        .find(|p| p.is_file())
-        .or_else(|| crate::runtime::select::find_executable(name))
-        .ok_or_else(|| {
-            ContainerError::Invalid(format!(
-                "{name} was not found beside skiff, in {LIBEXEC} or on PATH: install it with skiff"
-            ))
-        })
+    crate::runtime::select::helper_program(name, env_override).ok_or_else(|| {
+        ContainerError::Invalid(format!(
+            "{name} was not found beside skiff, in {LIBEXEC} or on PATH: install it with skiff"
+        ))
+    })
 }
 
 /// The monitor.

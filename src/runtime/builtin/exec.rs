@@ -111,6 +111,9 @@ impl Runtime {
             ),
             None => None,
         };
+        let trampoline = super::sealed::seccomp_allows_execveat(linux.seccomp().as_ref())
+            .then(super::sealed::Trampoline::new)
+            .transpose()?;
         let caps = process::Caps::from_spec(process.capabilities().as_ref())?;
         let terminal = process.terminal().unwrap_or(false);
         let console = match (&opts.console_socket, terminal) {
@@ -128,6 +131,7 @@ impl Runtime {
             process,
             join,
             seccomp,
+            trampoline,
             caps,
             preserve_fds: opts.preserve_fds,
         };
@@ -171,6 +175,7 @@ struct ExecPlan {
     process: Process,
     join: Vec<(LinuxNamespaceType, OwnedFd)>,
     seccomp: Option<super::seccomp::Program>,
+    trampoline: Option<super::sealed::Trampoline>,
     caps: process::Caps,
     preserve_fds: u32,
 }
@@ -258,9 +263,5 @@ fn exec_stage_two(
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
     send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
-    let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
-    Err(SetupError::msg(
-        "exec",
-        format!("exec: {command:?}: {}", e.desc().to_lowercase()),
-    ))
+    super::init::exec_command(p.trampoline.as_ref(), &command, &path, &args, &env)
 }

@@ -3,7 +3,7 @@
 //! process that joins and creates namespaces (`stage_one`) and the
 //! container's init up to exec (`stage_two`).
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -320,7 +320,24 @@ fn stage_two(
         prog.load()
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
-    let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    exec_command(p.trampoline.as_ref(), &command, &path, &args, &env)
+}
+
+/// The last step of the init and of exec: the command, through the sealed
+/// copy of skiff-init when there is one (see `sealed`). If the copy cannot
+/// be executed (a kernel or policy that refuses executable memfds), the
+/// command is executed directly.
+pub(super) fn exec_command(
+    trampoline: Option<&super::sealed::Trampoline>,
+    command: &str,
+    path: &CStr,
+    args: &[CString],
+    env: &[CString],
+) -> Result<std::convert::Infallible, SetupError> {
+    if let Some(t) = trampoline {
+        let _ = t.exec(path, args, env);
+    }
+    let e = nix::unistd::execve(path, args, env).unwrap_err();
     Err(SetupError::msg(
         "exec",
         format!("exec: {command:?}: {}", e.desc().to_lowercase()),

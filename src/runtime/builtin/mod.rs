@@ -20,6 +20,7 @@ pub mod hooks;
 mod init;
 pub mod process;
 pub mod rootfs;
+mod sealed;
 pub mod seccomp;
 pub mod state;
 
@@ -123,6 +124,9 @@ struct Prepared {
     /// Namespaces to join, opened: user first.
     join: Vec<(LinuxNamespaceType, OwnedFd)>,
     seccomp: Option<seccomp::Program>,
+    /// What the command is executed through (none: a seccomp profile that
+    /// restricts execveat).
+    trampoline: Option<sealed::Trampoline>,
     caps: process::Caps,
     env_strings: Vec<String>,
     bind_devices: bool,
@@ -292,6 +296,9 @@ impl Runtime {
             ),
             None => None,
         };
+        let trampoline = sealed::seccomp_allows_execveat(linux.seccomp().as_ref())
+            .then(sealed::Trampoline::new)
+            .transpose()?;
         let caps = process::Caps::from_spec(proc_spec.capabilities().as_ref())?;
         let env_strings = proc_spec.env().clone().unwrap_or_default();
         let in_userns = new_user
@@ -313,6 +320,7 @@ impl Runtime {
             new_uts,
             join,
             seccomp,
+            trampoline,
             caps,
             env_strings,
             bind_devices: in_userns,

@@ -182,7 +182,8 @@ pub fn set_user(
 
 /// The last settings before the command, in runc's order: the bounding
 /// set; no_new_privs, or else the seccomp filter now (loading it needs
-/// CAP_SYS_ADMIN, which is about to go); the user and groups; the
+/// CAP_SYS_ADMIN, which is about to go); every signal to its default
+/// action, none blocked; the user and groups; the
 /// capability sets; the working directory; every descriptor past the
 /// preserved ones closed on exec. Returns the filter still to load: with
 /// no_new_privs it goes last, just before exec.
@@ -193,6 +194,7 @@ pub fn finish<'a>(
     keep_groups: bool,
     preserve_fds: u32,
 ) -> Result<Option<&'a super::seccomp::Program>, SetupError> {
+    crate::sys::process::reset_signals().map_err(|e| fail("resetting the signal actions", e))?;
     caps.apply_bounding()?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     if nnp {

@@ -168,6 +168,12 @@ mod tests {
             annotations: BTreeMap::new(),
             cgroups_path: None,
             owner: 0,
+            later_hooks: Some(LaterHooks {
+                poststart: Vec::new(),
+                poststop: vec![
+                    serde_json::from_value(serde_json::json!({"path": "/bin/true"})).expect("hook"),
+                ],
+            }),
         };
         rec.save(tmp.path()).expect("save");
         let back = Record::load(tmp.path()).expect("load").expect("present");
