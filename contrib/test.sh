@@ -10,9 +10,12 @@
 #   4b. crun pass: the container suites again with crun as the runtime, as
 #      root, when crun is installed (on a hybrid cgroup host, in a private
 #      mount namespace without the empty v2 mount, which crun refuses)
+#   4c. runc pass: the container suites with runc, when it is installed
+#      (the other passes use skiff's own runtime, the default)
 #   5. rootless pass: integration tests as $SKIFF_TEST_USER (default
 #      skifftest, which needs /etc/subuid and /etc/subgid entries: see
-#      .ci/run) through runuser, with a private XDG_RUNTIME_DIR
+#      .ci/run) through runuser, with a private XDG_RUNTIME_DIR; then the
+#      container suites with runc, rootless
 #
 # Run by a normal user, step 4 is left out and step 5 runs as that user,
 # unit tests included. ARGS go to every test binary: a test name filter,
@@ -158,8 +161,8 @@ run_pass() {
 }
 
 # ---------------------------------------------------------------------------
-# The suites that run containers: once more with crun, and with skiff's
-# built-in runtime.
+# The suites that run containers: once more with crun and with runc (the
+# default runtime is skiff's own).
 CONTAINER_SUITES='/(containers|run|run_options|lifecycle|exec_attach|observe|rootless|userns)-[0-9a-f]+'$'\t'
 grep -E "$CONTAINER_SUITES" "$WORK/integration.tsv" >"$WORK/containers.tsv" || true
 
@@ -179,9 +182,13 @@ if [[ $ME == 0 ]]; then
         fi
     fi
     if [[ $MODE != rootless ]]; then
-        PASS_ENV=("SKIFF_TEST_RUNTIME=skiff")
-        run_pass builtin "" "$WORK/containers.tsv"
-        PASS_ENV=()
+        if command -v runc >/dev/null; then
+            PASS_ENV=("SKIFF_TEST_RUNTIME=runc")
+            run_pass runc "" "$WORK/containers.tsv"
+            PASS_ENV=()
+        elif [[ ${CI:-} == true ]]; then
+            die "runc is not installed (see .ci/run)"
+        fi
     fi
     if [[ $MODE != root ]]; then
         if ! id -u "$TEST_USER" >/dev/null 2>&1; then
@@ -191,9 +198,11 @@ if [[ $ME == 0 ]]; then
             grep -q "^$TEST_USER:" /etc/subuid 2>/dev/null ||
                 echo "test.sh: warning: $TEST_USER has no /etc/subuid range"
             run_pass rootless "$TEST_USER" "$WORK/integration.tsv"
-            PASS_ENV=("SKIFF_TEST_RUNTIME=skiff")
-            run_pass builtin-rootless "$TEST_USER" "$WORK/containers.tsv"
-            PASS_ENV=()
+            if command -v runc >/dev/null; then
+                PASS_ENV=("SKIFF_TEST_RUNTIME=runc")
+                run_pass runc-rootless "$TEST_USER" "$WORK/containers.tsv"
+                PASS_ENV=()
+            fi
         fi
     fi
 else

@@ -46,12 +46,12 @@ pub fn write_pidfile(path: &Path, pid: u32) -> io::Result<()> {
     crate::exit::write_atomic(dir, name, pid.to_string().as_bytes())
 }
 
-/// Fork into the background unless `--sync`: the caller's child writes the
-/// monitor's pid to `--conmon-pidfile` and exits 0, as conmon's does, so the
-/// caller can wait for it and go on. The monitor itself is the grandchild
-/// of the caller once it has forked the runtime.
-pub fn detach(opts: &Options) -> io::Result<()> {
-    if opts.sync {
+/// Fork into the background unless `--sync` (or `stay`): the caller's
+/// child writes the monitor's pid to `--conmon-pidfile` and exits 0, as
+/// conmon's does, so the caller can wait for it and go on. The monitor
+/// itself is the grandchild of the caller once it has forked the runtime.
+pub fn detach(opts: &Options, stay: bool) -> io::Result<()> {
+    if opts.sync || stay {
         if let Some(path) = &opts.conmon_pidfile {
             write_pidfile(path, std::process::id())?;
         }

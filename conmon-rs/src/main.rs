@@ -4,6 +4,7 @@
 //! stand in for conmon under podman. One process per container (or exec
 //! session), one thread, no async runtime.
 
+mod adopt;
 mod args;
 mod attach;
 mod ctl;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::{AccessFlags, Pid};
 
+use crate::adopt::Adopted;
 use crate::args::{Command, Options};
 use crate::diag::warning;
 use crate::error::{setup, MonitorError};
@@ -72,11 +74,19 @@ fn main() -> ExitCode {
 
 /// Everything from the start pipe to the exit command.
 fn run(opts: &Options, mut inherited: Vec<RawFd>) -> Result<i32, MonitorError> {
-    // Checked before detaching, so that the caller sees these errors.
-    nix::unistd::access(&opts.runtime, AccessFlags::X_OK).map_err(|e| MonitorError::Runtime {
-        path: opts.runtime.clone(),
-        source: e.into(),
+    let adopted = Adopted::from_env().map_err(|source| MonitorError::EnvPipe {
+        name: "_SKIFF_ADOPT",
+        source,
     })?;
+    // Checked before detaching, so that the caller sees these errors.
+    if adopted.is_none() {
+        nix::unistd::access(&opts.runtime, AccessFlags::X_OK).map_err(|e| {
+            MonitorError::Runtime {
+                path: opts.runtime.clone(),
+                source: e.into(),
+            }
+        })?;
+    }
     let rotation = match opts.log_rotate {
         true => Rotation::Keep(opts.log_max_files),
         false => Rotation::Truncate,
@@ -129,6 +139,7 @@ fn run(opts: &Options, mut inherited: Vec<RawFd>) -> Result<i32, MonitorError> {
     ]
     .into_iter()
     .flatten()
+    .chain(adopted.iter().flat_map(Adopted::fds))
     {
         inherited.retain(|&f| f != fd);
     }
@@ -138,7 +149,9 @@ fn run(opts: &Options, mut inherited: Vec<RawFd>) -> Result<i32, MonitorError> {
     }
     let start = start.filter(|_| opts.exec_attach);
     let null = DevNull::open().map_err(setup("open /dev/null"))?;
-    daemon::detach(opts).map_err(setup("fork into the background"))?;
+    // An adopted container is already our child: no fork (the caller
+    // started this process on its own and does not wait for it).
+    daemon::detach(opts, adopted.is_some()).map_err(setup("fork into the background"))?;
 
     let mut session = Session {
         opts,
@@ -148,7 +161,7 @@ fn run(opts: &Options, mut inherited: Vec<RawFd>) -> Result<i32, MonitorError> {
         oom_score_adj,
         inherited,
     };
-    let result = session.supervise(log, &null, start);
+    let result = session.supervise(log, &null, start, adopted);
     if let Err(e) = &result {
         if !session.reported {
             session.sync.send(-1, Some(&e.sync_message()));
@@ -173,15 +186,13 @@ impl Session<'_> {
         log: Option<K8sFile>,
         null: &DevNull,
         start: Option<OwnedFd>,
+        adopted: Option<Adopted>,
     ) -> Result<i32, MonitorError> {
         let opts = self.opts;
         if !opts.passthrough() {
             daemon::redirect_stdio(null).map_err(setup("redirect stdio to /dev/null"))?;
         }
         daemon::become_session_and_subreaper().map_err(setup("become a subreaper"))?;
-        let mut stdio =
-            Stdio::new(opts.terminal, opts.stdin).map_err(setup("create the container's stdio"))?;
-
         let signals = daemon::signal_fd().map_err(setup("set up signal handling"))?;
         let mut mon = Monitor::new(opts, signals);
         mon.log = log;
@@ -206,6 +217,41 @@ impl Session<'_> {
             }
         }
 
+        let pid = match adopted {
+            Some(a) => {
+                if opts.passthrough() {
+                    daemon::redirect_stdio(null).map_err(setup("redirect stdio to /dev/null"))?;
+                }
+                mon.adopt(a)
+            }
+            None => self.create(&mut mon, null, start)?,
+        };
+        // The legacy exec API sends one value only: the exit code, later.
+        if opts.api_version >= 1 || !opts.exec {
+            self.sync.send(i64::from(pid), None);
+        }
+        self.reported = true;
+
+        let oom = oom::OomWatch::new(pid);
+        if opts.timeout > 0 {
+            mon.deadline = Some(Instant::now() + Duration::from_secs(u64::from(opts.timeout)));
+        }
+        mon.wait_container(Pid::from_raw(pid))
+            .map_err(MonitorError::Loop)?;
+        self.finish(mon, pid, oom)
+    }
+
+    /// Run the runtime's create (or exec) and wait for it; returns the
+    /// container's pid from the runtime's pid file.
+    fn create(
+        &mut self,
+        mon: &mut Monitor<'_>,
+        null: &DevNull,
+        start: Option<OwnedFd>,
+    ) -> Result<i32, MonitorError> {
+        let opts = self.opts;
+        let mut stdio =
+            Stdio::new(opts.terminal, opts.stdin).map_err(setup("create the container's stdio"))?;
         let launch = Launch {
             opts,
             stdio: &stdio,
@@ -234,7 +280,7 @@ impl Session<'_> {
         if !opts.exec && !matches!(runtime_status, WaitStatus::Exited(_, 0)) {
             return Err(MonitorError::RuntimeFailed {
                 code: exit::exit_code(runtime_status),
-                message: runtime_stderr(&mon),
+                message: runtime_stderr(mon),
             });
         }
         if opts.terminal && !mon.tty {
@@ -243,22 +289,10 @@ impl Session<'_> {
         let pid =
             read_pidfile(&opts.container_pidfile).map_err(|source| MonitorError::PidFile {
                 path: opts.container_pidfile.clone(),
-                message: runtime_stderr(&mon),
+                message: runtime_stderr(mon),
                 source,
             })?;
-        // The legacy exec API sends one value only: the exit code, later.
-        if opts.api_version >= 1 || !opts.exec {
-            self.sync.send(i64::from(pid), None);
-        }
-        self.reported = true;
-
-        let oom = oom::OomWatch::new(pid);
-        if opts.timeout > 0 {
-            mon.deadline = Some(Instant::now() + Duration::from_secs(u64::from(opts.timeout)));
-        }
-        mon.wait_container(Pid::from_raw(pid))
-            .map_err(MonitorError::Loop)?;
-        self.finish(mon, pid, oom)
+        Ok(pid)
     }
 
     /// The container has exited (or timed out): record it, clean up, run

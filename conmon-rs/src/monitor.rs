@@ -112,6 +112,23 @@ impl<'a> Monitor<'a> {
         }
     }
 
+    /// Take over a container created before the monitor ran (see
+    /// `adopt`); returns its pid.
+    pub fn adopt(&mut self, a: crate::adopt::Adopted) -> i32 {
+        self.stdin = a.stdin;
+        self.stdout = a.stdout;
+        self.stderr = a.stderr;
+        if let Some(pty) = a.console {
+            match pty.try_clone() {
+                Ok(dup) => self.stdout = Some(dup),
+                Err(e) => warning!("cannot duplicate the pty: {e}"),
+            }
+            self.stdin = Some(pty);
+            self.tty = true;
+        }
+        a.pid
+    }
+
     /// Run the loop until the runtime has exited.
     pub fn wait_runtime(&mut self) -> io::Result<()> {
         while self.runtime_status.is_none() {

@@ -101,23 +101,28 @@ impl ConsoleSocket {
     }
 
     /// Accept the runtime's connection and take the pty master from it.
-    /// Output post-processing gets ONLCR, as conmon sets it, so the log holds
-    /// what a terminal shows (`\r\n` line ends).
     pub fn receive(self) -> io::Result<OwnedFd> {
         let conn = sys::accept(self.listener.as_fd(), false)?;
         let pty = sys::recv_fd(conn.as_fd())?;
-        match termios::tcgetattr(&pty) {
-            Ok(mut t) => {
-                t.output_flags |= OutputFlags::ONLCR;
-                if let Err(e) = termios::tcsetattr(&pty, SetArg::TCSANOW, &t) {
-                    crate::diag::warning!("cannot set the console's terminal settings: {e}");
-                }
-            }
-            Err(e) => crate::diag::warning!("cannot read the console's terminal settings: {e}"),
-        }
-        set_nonblocking(&pty)?;
+        prepare_pty(&pty)?;
         Ok(pty)
     }
+}
+
+/// The pty master as the monitor uses it: non-blocking, and with ONLCR
+/// output post-processing, as conmon sets it, so the log holds what a
+/// terminal shows (`\r\n` line ends).
+pub fn prepare_pty(pty: &OwnedFd) -> io::Result<()> {
+    match termios::tcgetattr(pty) {
+        Ok(mut t) => {
+            t.output_flags |= OutputFlags::ONLCR;
+            if let Err(e) = termios::tcsetattr(pty, SetArg::TCSANOW, &t) {
+                crate::diag::warning!("cannot set the console's terminal settings: {e}");
+            }
+        }
+        Err(e) => crate::diag::warning!("cannot read the console's terminal settings: {e}"),
+    }
+    set_nonblocking(pty)
 }
 
 impl Drop for ConsoleSocket {

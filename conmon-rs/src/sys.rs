@@ -264,13 +264,20 @@ pub fn take_env_fd(name: &str) -> io::Result<Option<OwnedFd>> {
         .ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("cannot parse {name}"))
         })?;
+    take_fd(fd).map(Some)
+}
+
+/// Take ownership of descriptor `fd`, handed over by the parent for the
+/// monitor's sole use, and make it close-on-exec.
+pub fn take_fd(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_SETFD on any number is harmless; it fails on a closed one.
     if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: by conmon's protocol the parent handed this open descriptor to
-    // the monitor for its sole use; it is wrapped once, here.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+    // SAFETY: by the protocol (conmon's, or skiff's `_SKIFF_ADOPT`) the
+    // parent handed this open descriptor to the monitor for its sole use;
+    // it is wrapped once, here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Descriptors from 3 up that are open now (those inherited from the caller,

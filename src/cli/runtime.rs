@@ -201,6 +201,7 @@ fn run(cli: RuntimeCli) -> anyhow::Result<ExitCode> {
                     preserve_fds,
                     no_pivot,
                     no_new_keyring,
+                    console: None,
                 },
             )?;
         }

@@ -114,8 +114,8 @@ impl ExternalRuntime {
     }
 
     /// skiff's own runtime, called in this process rather than through its
-    /// command line (the monitor still runs `create` and `exec`).
-    fn in_process(&self) -> Option<builtin::Runtime> {
+    /// command line (the monitor still runs `exec`).
+    pub fn in_process(&self) -> Option<builtin::Runtime> {
         (self.name == BUILTIN && !self.prefix.is_empty())
             .then(|| builtin::Runtime::new(self.state_root.clone()))
     }

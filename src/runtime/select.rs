@@ -1,14 +1,11 @@
-//! Choosing the OCI runtime: `--runtime NAME|PATH`, containers.conf, or a
-//! probe of crun then runc that skips a runtime known not to work on this
-//! host (crun refuses hybrid cgroup layouts).
+//! Choosing the OCI runtime: `--runtime NAME|PATH`, containers.conf, or
+//! skiff's own. A runtime known not to work on this host (crun refuses
+//! hybrid cgroup layouts) is refused with the reason.
 
 use std::path::{Path, PathBuf};
 
 use crate::runtime::external::ExternalRuntime;
 use crate::sys::cgroup::{self, CgroupMode};
-
-/// Runtimes probed, in order, when the user names none.
-const DEFAULT_ORDER: &[&str] = &["crun", "runc"];
 
 /// Where runtime binaries are looked for besides `$PATH`.
 const EXTRA_DIRS: &[&str] = &[
@@ -24,8 +21,6 @@ const EXTRA_DIRS: &[&str] = &[
 pub enum SelectError {
     #[error("OCI runtime {0:?} not found: install it or pass --runtime PATH")]
     NotFound(String),
-    #[error("no usable OCI runtime found (tried {tried}): install runc or crun")]
-    NoneUsable { tried: String },
     #[error("OCI runtime {name} cannot run containers on this host: {why}")]
     Unusable { name: String, why: String },
 }
@@ -92,48 +87,32 @@ pub fn through_table(
 }
 
 /// The runtime to use. `requested` is `--runtime` or containers.conf's
-/// `runtime`: a name (`runc`) or a path. `state_base` holds one state
-/// directory per runtime name.
+/// `runtime`: a name (`runc`) or a path; none means skiff's own.
+/// `state_base` holds one state directory per runtime name.
 pub fn select(requested: Option<&str>, state_base: &Path) -> Result<ExternalRuntime, SelectError> {
-    let mode = cgroup::mode();
-    let make = |name: &str, path: PathBuf| ExternalRuntime::new(name, path, state_base.join(name));
-    if let Some(req) = requested {
-        if req == crate::runtime::external::BUILTIN {
-            return ExternalRuntime::builtin(state_base.join(req))
-                .map_err(|_| SelectError::NotFound(req.to_string()));
-        }
-        let (name, path) = if req.contains('/') {
-            let p = PathBuf::from(req);
-            if !is_executable(&p) {
-                return Err(SelectError::NotFound(req.to_string()));
-            }
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| req.to_string());
-            (name, p)
-        } else {
-            let p = find_executable(req).ok_or_else(|| SelectError::NotFound(req.to_string()))?;
-            (req.to_string(), p)
-        };
-        if let Some(why) = unusable_reason(&name, mode) {
-            return Err(SelectError::Unusable { name, why });
-        }
-        return Ok(make(&name, path));
+    let req = requested.unwrap_or(crate::runtime::external::BUILTIN);
+    if req == crate::runtime::external::BUILTIN {
+        return ExternalRuntime::builtin(state_base.join(req))
+            .map_err(|_| SelectError::NotFound(req.to_string()));
     }
-    for name in DEFAULT_ORDER {
-        let Some(path) = find_executable(name) else {
-            continue;
-        };
-        if let Some(why) = unusable_reason(name, mode) {
-            tracing::debug!("skipping {name}: {why}");
-            continue;
+    let (name, path) = if req.contains('/') {
+        let p = PathBuf::from(req);
+        if !is_executable(&p) {
+            return Err(SelectError::NotFound(req.to_string()));
         }
-        return Ok(make(name, path));
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| req.to_string());
+        (name, p)
+    } else {
+        let p = find_executable(req).ok_or_else(|| SelectError::NotFound(req.to_string()))?;
+        (req.to_string(), p)
+    };
+    if let Some(why) = unusable_reason(&name, cgroup::mode()) {
+        return Err(SelectError::Unusable { name, why });
     }
-    Err(SelectError::NoneUsable {
-        tried: DEFAULT_ORDER.join(", "),
-    })
+    Ok(ExternalRuntime::new(&name, path, state_base.join(&name)))
 }
 
 #[cfg(test)]
@@ -170,5 +149,16 @@ mod tests {
         assert_eq!(err, SelectError::NotFound("no-such-runtime-xyz".into()));
         let err = select(Some("/nonexistent/runc"), Path::new("/nonexistent")).expect_err("absent");
         assert!(err.to_string().contains("/nonexistent/runc"));
+    }
+
+    #[test]
+    fn skiffs_own_runtime_is_the_default() {
+        let rt = select(None, Path::new("/nonexistent")).expect("default");
+        assert_eq!(rt.record_name(), "skiff");
+        assert!(rt.in_process().is_some());
+        assert_eq!(
+            rt.global_args(),
+            ["runtime", "--root", "/nonexistent/skiff"]
+        );
     }
 }

@@ -88,6 +88,66 @@ pub fn reset_signals() -> io::Result<()> {
     Ok(())
 }
 
+/// Close every descriptor from `first` up.
+pub fn close_from(first: RawFd) -> nix::Result<()> {
+    // SAFETY: close_range takes plain integers; the caller owns nothing
+    // from `first` up that it will use again.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+    if res == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.9: one by one.
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    for fd in open {
+        let _ = nix::unistd::close(fd);
+    }
+    Ok(())
+}
+
+/// A descriptor this process holds at a known number (placed with dup2),
+/// borrowed for the length of a call.
+pub fn borrow_fd<'a>(fd: RawFd) -> BorrowedFd<'a> {
+    // SAFETY: callers pass numbers they have just placed and keep open.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Receive one descriptor sent with SCM_RIGHTS on `sock`.
+pub fn recv_fd(sock: &std::os::unix::net::UnixStream) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let mut buf = [0u8; 64];
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs()? {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(&fd) = fds.first() {
+                // SAFETY: the kernel just installed this descriptor for us.
+                return Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "no descriptor in the message",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,11 @@ impl ExecArgs {
             user: self.user.clone(),
             workdir: self.workdir.clone(),
             terminal: self.tty,
+            console_size: if self.tty {
+                terminal::our_window_size()
+            } else {
+                None
+            },
             stdin: self.interactive,
             privileged: self.privileged,
             mode: if self.detach {

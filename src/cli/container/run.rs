@@ -58,7 +58,12 @@ pub fn start_attached(
     std::fs::write(&marker, std::process::id().to_string())?;
     let ctl = rundir.join("ctl");
     let mut attachment = None;
-    let started = engine.start_container_with(id, &mut |bundle| {
+    let size = if tty {
+        terminal::our_window_size()
+    } else {
+        None
+    };
+    let started = engine.start_container_with(id, size, &mut |bundle| {
         attachment = Some(Attachment::connect(bundle)?);
         if tty {
             // Before the process runs, so that it starts with our size.

@@ -68,7 +68,7 @@ pub fn detach_keys(arg: Option<&str>) -> anyhow::Result<DetachKeys> {
 
 /// The size of the terminal we run in: stdin's when it is one, else
 /// stdout's.
-fn our_window_size() -> Option<WindowSize> {
+pub fn our_window_size() -> Option<WindowSize> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return window_size(stdin.as_fd()).ok();

@@ -2,6 +2,7 @@
 //! Each command reads the records, reconciles them with what the monitors
 //! left behind (exit files, dead processes, a reboot), acts, and exits.
 
+mod adopt;
 pub mod attach;
 pub mod binaries;
 pub mod cleanup;

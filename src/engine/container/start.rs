@@ -44,6 +44,18 @@ pub fn classify_runtime_error(message: &str) -> Option<u8> {
     }
 }
 
+/// Release the monitor (it creates the container now) and read what it
+/// reports.
+fn release_and_read(
+    start: std::os::fd::OwnedFd,
+    sync: std::os::fd::OwnedFd,
+) -> Result<i32, String> {
+    let mut start = std::fs::File::from(start);
+    let _ = start.write_all(b"0");
+    drop(start);
+    read_sync(std::fs::File::from(sync))
+}
+
 /// What the monitor reported on the sync pipe.
 fn read_sync(pipe: std::fs::File) -> Result<i32, String> {
     let mut line = String::new();
@@ -92,8 +104,13 @@ impl Engine {
     }
 
     /// Write the bundle of `rec` into `bundle`, with the root filesystem
-    /// mounted; returns the rootfs path.
-    fn prepare_bundle(&self, rec: &ContainerRecord, bundle: &Path) -> Result<(), ContainerError> {
+    /// mounted; returns the spec written as its config.json.
+    fn prepare_bundle(
+        &self,
+        rec: &ContainerRecord,
+        bundle: &Path,
+        console_size: Option<crate::sys::tty::WindowSize>,
+    ) -> Result<oci_spec::runtime::Spec, ContainerError> {
         let store = self.containers()?;
         let image = self
             .store()
@@ -123,12 +140,19 @@ impl Engine {
         let result = (|| {
             let image_config = self.image_config(&image)?;
             let opts = self.spec_options(rec, &image_config, &rootfs)?;
-            let spec = crate::runtime::spec::build(&opts)
+            let mut spec = crate::runtime::spec::build(&opts)
                 .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+            // A terminal starts with the size of the one that attaches.
+            if let (Some(size), true) = (console_size, rec.config.tty) {
+                if let Some(p) = spec.process_mut() {
+                    p.set_console_size(Some(crate::runtime::spec::console_size(size)));
+                }
+            }
             let json = serde_json::to_vec(&spec)
                 .map_err(|e| ContainerError::Invalid(format!("writing config.json: {e}")))?;
             crate::storage::record::write_atomic(&bundle.join("config.json"), &json)
-                .map_err(|e| ContainerError::Invalid(e.to_string()))
+                .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+            Ok(spec)
         })();
         if result.is_err() {
             let _ = self.store().unmount_rootfs(&target);
@@ -138,7 +162,7 @@ impl Engine {
 
     /// Start a created or exited container. Returns the running record.
     pub fn start_container(&self, input: &str) -> Result<ContainerRecord, ContainerError> {
-        self.start_container_with(input, &mut |_| Ok(()))
+        self.start_container_with(input, None, &mut |_| Ok(()))
     }
 
     /// Start a container, calling `created` with the bundle directory after
@@ -147,6 +171,7 @@ impl Engine {
     pub fn start_container_with(
         &self,
         input: &str,
+        console_size: Option<crate::sys::tty::WindowSize>,
         created: &mut dyn FnMut(&Path) -> Result<(), ContainerError>,
     ) -> Result<ContainerRecord, ContainerError> {
         let rec = self.find_container(input)?;
@@ -182,8 +207,8 @@ impl Engine {
         ) {
             let _ = runtime.delete(&rec.id, true);
         }
-        self.prepare_bundle(&rec, &bundle)?;
-        let started = self.launch_monitor(&rec, &bundle, &runtime);
+        let spec = self.prepare_bundle(&rec, &bundle, console_size)?;
+        let started = self.launch_monitor(&rec, &bundle, &runtime, spec);
         let (pid, monitor_pid) = match started {
             Ok(x) => x,
             Err(e) => {
@@ -225,6 +250,7 @@ impl Engine {
         rec: &ContainerRecord,
         bundle: &Path,
         runtime: &crate::runtime::external::ExternalRuntime,
+        spec: oci_spec::runtime::Spec,
     ) -> Result<(i32, i32), ContainerError> {
         let store = self.containers()?;
         let userdata = store.userdata(&rec.id);
@@ -291,24 +317,46 @@ impl Engine {
         if rec.config.log_driver != LogDriver::Passthrough {
             cmd.stdin(Stdio::null()).stdout(Stdio::null());
         }
-        cmd.stderr(Stdio::piped());
-        let mut child =
-            crate::sys::process::spawn_with_fds(cmd, &[(sync_w.as_fd(), 3), (start_r.as_fd(), 4)])
-                .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
-        drop(sync_w);
-        drop(start_r);
-        // Release the monitor: it runs the runtime's create now.
-        let mut start = std::fs::File::from(start_w);
-        let _ = start.write_all(b"0");
-        drop(start);
-        let reported = read_sync(std::fs::File::from(sync_r));
-        // The monitor's first process exits once it has daemonized.
         let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use std::io::Read;
-            let _ = e.read_to_string(&mut stderr);
-        }
-        let _ = child.wait();
+        let reported = match runtime.in_process() {
+            // skiff's own runtime creates the container in the process
+            // that becomes the monitor.
+            Some(builtin) if super::adopt::single_threaded() => {
+                let plan = super::adopt::Plan {
+                    runtime: builtin,
+                    id: &rec.id,
+                    bundle,
+                    spec,
+                    stdio: super::adopt::StdioPlan {
+                        terminal: rec.config.tty,
+                        stdin: rec.config.interactive,
+                        passthrough: rec.config.log_driver == LogDriver::Passthrough,
+                    },
+                    monitor: &cmd,
+                };
+                super::adopt::launch(plan, sync_w, start_r)
+                    .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
+                release_and_read(start_w, sync_r)
+            }
+            _ => {
+                cmd.stderr(Stdio::piped());
+                let mut child = crate::sys::process::spawn_with_fds(
+                    cmd,
+                    &[(sync_w.as_fd(), 3), (start_r.as_fd(), 4)],
+                )
+                .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
+                drop(sync_w);
+                drop(start_r);
+                let reported = release_and_read(start_w, sync_r);
+                // The monitor's first process exits once it has daemonized.
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut stderr);
+                }
+                let _ = child.wait();
+                reported
+            }
+        };
         let pid = reported.map_err(|m| {
             let m = if m.is_empty() {
                 stderr.trim().to_string()

@@ -236,7 +236,7 @@ fn exec_stage_two(
     let process = &p.process;
     if let Some(sock) = console {
         nix::unistd::setsid().map_err(|e| SetupError::new("setsid", e.into()))?;
-        super::setup_console(sock)?;
+        super::setup_console(sock, process.console_size())?;
     }
     process::rlimits(process)?;
     let args = process::arguments(process)?;

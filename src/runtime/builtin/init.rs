@@ -125,6 +125,8 @@ pub(super) fn drive_setup(
             Err(e)
         }
         (Err(e), None) => {
+            // It may be waiting for an answer that will not come.
+            let _ = nix::sys::signal::kill(setup, Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(setup, None);
             Err(e)
         }
@@ -170,6 +172,13 @@ pub(super) fn stage_one(
     if p.new_user {
         nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
             .map_err(|e| SetupError::new("creating the user namespace", e.into()))?;
+        // While the runtime writes the maps: the /proc files of a process
+        // that is not dumpable belong to the root of the user namespace
+        // its memory was made in, which the runtime is not when it joined
+        // skiff's rootless namespace rather than being started in it. The
+        // new namespace has no other member yet.
+        nix::sys::prctl::set_dumpable(true)
+            .map_err(|e| SetupError::new("letting the runtime write id maps", e.into()))?;
         send(sock, msg::MAP_ME, b"").map_err(|e| SetupError::new("asking for id maps", e))?;
         match recv(sock) {
             Ok(Some((msg::MAPPED, _))) => {}
@@ -180,6 +189,8 @@ pub(super) fn stage_one(
                 ))
             }
         }
+        nix::sys::prctl::set_dumpable(false)
+            .map_err(|e| SetupError::new("making the init non-dumpable", e.into()))?;
     }
     if p.new_user || p.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User) {
         // Root of the namespace, where it has one.
@@ -269,7 +280,8 @@ fn stage_two(
     let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);
     rootfs::enter(&p.rootfs, opts.no_pivot)?;
     if let Some(sock) = console {
-        setup_console(sock)?;
+        let size = spec.process().as_ref().and_then(|p| p.console_size());
+        setup_console(sock, size)?;
     }
     rootfs::sysctls(spec)?;
     // The container's own /dev/null, checked to be the device: a bind
@@ -347,7 +359,10 @@ pub(super) fn exec_command(
 /// A terminal from the container's devpts: the master goes to whoever
 /// listens on the console socket, the slave becomes stdio, the controlling
 /// terminal and /dev/console.
-pub(super) fn setup_console(sock: &UnixStream) -> Result<(), SetupError> {
+pub(super) fn setup_console(
+    sock: &UnixStream,
+    size: Option<oci_spec::runtime::Box>,
+) -> Result<(), SetupError> {
     use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .map_err(|e| SetupError::new("opening /dev/ptmx", e.into()))?;
@@ -356,6 +371,16 @@ pub(super) fn setup_console(sock: &UnixStream) -> Result<(), SetupError> {
     let name = ptsname_r(&master).map_err(|e| SetupError::new("ptsname", e.into()))?;
     let slave = crate::sys::fs::open(Path::new(&name), OFlag::O_RDWR | OFlag::O_NOCTTY, 0)
         .map_err(|e| SetupError::new(format!("opening {name}"), e.into()))?;
+    // The caller's window size (consoleSize) before the command runs; the
+    // monitor passes on later changes.
+    if let Some(size) = size.filter(|s| s.height() > 0 && s.width() > 0) {
+        let ws = crate::sys::tty::WindowSize {
+            rows: u16::try_from(size.height()).unwrap_or(u16::MAX),
+            cols: u16::try_from(size.width()).unwrap_or(u16::MAX),
+        };
+        crate::sys::tty::set_window_size(slave.as_fd(), ws)
+            .map_err(|e| SetupError::new("setting the console size", e))?;
+    }
     // /dev/console is the terminal too.
     if let Ok(target) = std::fs::OpenOptions::new()
         .create(true)

@@ -59,10 +59,13 @@ fn nix_err(step: impl Into<String>) -> impl FnOnce(nix::Error) -> RuntimeError {
 }
 
 /// What `create` takes besides the bundle.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CreateOptions {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
+    /// A connected console socket (the caller holds the other end), in
+    /// place of `console_socket`.
+    pub console: Option<UnixStream>,
     /// Descriptors 3..3+N are passed to the container.
     pub preserve_fds: u32,
     /// Move the root over / and chroot instead of pivot_root.
@@ -197,9 +200,7 @@ impl Runtime {
         Ok(out)
     }
 
-    fn prepare(&self, bundle: &Path) -> Result<Prepared, RuntimeError> {
-        let spec = Spec::load(bundle.join("config.json"))
-            .map_err(|e| RuntimeError::Config(e.to_string()))?;
+    fn prepare(&self, bundle: &Path, spec: Spec) -> Result<Prepared, RuntimeError> {
         let root_path = spec
             .root()
             .as_ref()
@@ -336,9 +337,36 @@ impl Runtime {
         bundle: &Path,
         opts: &CreateOptions,
     ) -> Result<i32, RuntimeError> {
+        self.create_with(id, bundle, None, opts)
+    }
+
+    /// `create` from a spec the caller holds (it is also the bundle's
+    /// config.json, which is then not read again).
+    pub fn create_from(
+        &self,
+        id: &str,
+        bundle: &Path,
+        spec: Spec,
+        opts: &CreateOptions,
+    ) -> Result<i32, RuntimeError> {
+        self.create_with(id, bundle, Some(spec), opts)
+    }
+
+    fn create_with(
+        &self,
+        id: &str,
+        bundle: &Path,
+        spec: Option<Spec>,
+        opts: &CreateOptions,
+    ) -> Result<i32, RuntimeError> {
         let dir = self.dir(id)?;
         let bundle = std::path::absolute(bundle).map_err(io_err("resolving the bundle path"))?;
-        let mut prepared = self.prepare(&bundle)?;
+        let spec = match spec {
+            Some(spec) => spec,
+            None => Spec::load(bundle.join("config.json"))
+                .map_err(|e| RuntimeError::Config(e.to_string()))?,
+        };
+        let mut prepared = self.prepare(&bundle, spec)?;
         prepared.id = id.to_string();
         crate::config::paths::ensure_private_dir(&self.root)
             .map_err(io_err(format!("creating {}", self.root.display())))?;
@@ -380,18 +408,21 @@ impl Runtime {
         let fifo_fd = crate::sys::fs::open(&fifo, OFlag::O_PATH, 0)
             .map_err(nix_err("opening the exec FIFO"))?;
         let console = match (
-            &opts.console_socket,
+            (&opts.console, &opts.console_socket),
             prepared
                 .spec
                 .process()
                 .as_ref()
                 .is_some_and(|p| p.terminal().unwrap_or(false)),
         ) {
-            (Some(path), true) => Some(UnixStream::connect(path).map_err(io_err(format!(
-                "connecting to the console socket {}",
-                path.display()
-            )))?),
-            (None, true) => {
+            ((Some(sock), _), true) => Some(
+                sock.try_clone()
+                    .map_err(io_err("duplicating the console socket"))?,
+            ),
+            ((None, Some(path)), true) => Some(UnixStream::connect(path).map_err(io_err(
+                format!("connecting to the console socket {}", path.display()),
+            ))?),
+            ((None, None), true) => {
                 return Err(RuntimeError::Config(
                     "the process wants a terminal: give --console-socket".into(),
                 ))

@@ -133,6 +133,15 @@ impl fmt::Display for SpecWarning {
     }
 }
 
+/// A terminal size as the spec's `consoleSize`.
+pub fn console_size(size: crate::sys::tty::WindowSize) -> oci_spec::runtime::Box {
+    oci_spec::runtime::BoxBuilder::default()
+        .height(u64::from(size.rows))
+        .width(u64::from(size.cols))
+        .build()
+        .unwrap_or_default()
+}
+
 /// The spec of a container, with podman's defaults; warnings are logged.
 pub fn build(opts: &SpecOptions) -> Result<Spec, SpecError> {
     let (spec, warnings) = build_with_warnings(opts)?;

@@ -37,6 +37,8 @@ pub struct ExecOptions {
     /// `-w`: an absolute path in the container.
     pub workdir: Option<String>,
     pub terminal: bool,
+    /// The caller's terminal size, which a terminal starts with.
+    pub console_size: Option<crate::sys::tty::WindowSize>,
     pub stdin: bool,
     /// `--privileged`: the caller's whole bounding set.
     pub privileged: bool,

@@ -50,7 +50,11 @@ pub fn build(
     let mut p = base.clone();
     p.set_args(Some(opts.command.clone()));
     p.set_terminal(Some(opts.terminal));
-    p.set_console_size(None);
+    p.set_console_size(
+        opts.console_size
+            .filter(|_| opts.terminal)
+            .map(crate::runtime::spec::console_size),
+    );
     let mut env = merge_env(base.env().as_deref().unwrap_or_default(), &opts.env);
     if let Some(u) = user {
         let own_home = opts.env.iter().any(|e| e.split('=').next() == Some("HOME"));
@@ -114,6 +118,7 @@ mod tests {
             user: None,
             workdir: None,
             terminal: true,
+            console_size: Some(crate::sys::tty::WindowSize { rows: 25, cols: 90 }),
             stdin: true,
             privileged: false,
             mode: ExecMode::Attached,
@@ -140,6 +145,8 @@ mod tests {
         );
         assert_eq!(p.cwd().to_str(), Some("/skiff"));
         assert_eq!(p.terminal(), Some(true));
+        let size = p.console_size().expect("the caller's terminal size");
+        assert_eq!((size.height(), size.width()), (25, 90));
         assert_eq!(p.no_new_privileges(), Some(true));
         assert_eq!(p.apparmor_profile().as_deref(), Some("skiff-default"));
         assert_eq!(p.capabilities(), base().capabilities());
