@@ -461,3 +461,46 @@ fn devices_get_the_mode_and_owner_the_spec_gives() {
     assert!(out.contains("written"), "{out}");
     b.assert_clean();
 }
+
+/// The propagation fields of the mount at `mount_point` in a mountinfo
+/// text ("shared:N", "master:N", "unbindable"; none when private), of the
+/// topmost mount there.
+fn propagation_of(mountinfo: &str, mount_point: &str) -> Option<Vec<String>> {
+    mountinfo.lines().rev().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.get(4) == Some(&mount_point)).then(|| {
+            f[6..]
+                .iter()
+                .take_while(|x| **x != "-")
+                .map(|x| x.to_string())
+                .collect()
+        })
+    })
+}
+
+#[test]
+fn the_root_gets_the_propagation_the_spec_asks_for() {
+    if !ready() {
+        return;
+    }
+    for (mode, want) in [
+        ("shared", Some("shared:")),
+        ("rshared", Some("shared:")),
+        ("unbindable", Some("unbindable")),
+        ("private", None),
+    ] {
+        let b = Bundle::new(&["sh", "-c", "cat /proc/self/mountinfo > /tmp/out"], |c| {
+            c["linux"]["rootfsPropagation"] = json!(mode)
+        });
+        let out = run_script(&b, "prop");
+        let fields = propagation_of(&out, "/").unwrap_or_else(|| panic!("{mode}: no /: {out}"));
+        match want {
+            Some(w) => assert!(
+                fields.iter().any(|f| f.starts_with(w)),
+                "{mode}: / is {fields:?}"
+            ),
+            None => assert!(fields.is_empty(), "{mode}: / is {fields:?}"),
+        }
+        b.assert_clean();
+    }
+}

@@ -284,6 +284,7 @@ fn stage_two(
         rootfs::root_read_only()?;
     }
     drop(dev_null);
+    rootfs::finish_root_propagation(spec)?;
     process::rlimits(&process)?;
     let args = process::arguments(&process)?;
     let env = process::environment(&process)?;

@@ -270,28 +270,54 @@ pub struct Plan<'a> {
     pub bind_devices: bool,
 }
 
+/// `linux.rootfsPropagation` as flags (`None`: not given).
+fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, SetupError> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let Some(p) = linux
+        .rootfs_propagation()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(None);
+    };
+    let flags = parse_options(&[p.to_string()])
+        .map_err(|e| SetupError::msg("rootfsPropagation", e))?
+        .propagation;
+    if flags.is_empty() {
+        return Err(SetupError::msg(
+            "rootfsPropagation",
+            format!("{p:?} is not a propagation mode"),
+        ));
+    }
+    Ok(Some(flags))
+}
+
 /// Before pivot_root: propagation, the root's own mount, the spec's
 /// mounts, devices.
 pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
     let linux = plan.spec.linux().clone().unwrap_or_default();
-    let propagation = match linux.rootfs_propagation().as_deref() {
-        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        Some(p) => {
-            parse_options(&[p.to_string()])
-                .map_err(|e| SetupError::msg("rootfsPropagation", e))?
-                .propagation
-        }
-    };
-    if propagation.is_empty() {
-        return Err(SetupError::msg(
-            "rootfsPropagation",
-            format!("{:?} is not a propagation mode", linux.rootfs_propagation()),
-        ));
-    }
-    mount_at(None, Path::new("/"), None, propagation, "")
-        .map_err(|e| fail("making / a slave mount", e))?;
-    // pivot_root refuses a root whose parent mount is shared.
-    make_parent_private(plan.rootfs)?;
+    let propagation = root_propagation(plan.spec)?;
+    let slave = propagation.is_some_and(|p| p.contains(MsFlags::MS_SLAVE));
+    // A private or slave mode as asked, as runc; else rslave: nothing
+    // mounted here reaches the host's mounts. Shared and unbindable are for
+    // the container's root alone, given once it is `/`
+    // (`finish_root_propagation`).
+    let first = propagation
+        .filter(|p| p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE))
+        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount_at(None, Path::new("/"), None, first, "")
+        .map_err(|e| fail("setting the propagation of /", e))?;
+    // pivot_root refuses a root whose parent mount is shared, and a bind on
+    // a shared mount would show on the host: private, or a slave when the
+    // root is to receive the host's mounts.
+    make_parent(
+        plan.rootfs,
+        if slave {
+            MsFlags::MS_SLAVE
+        } else {
+            MsFlags::MS_PRIVATE
+        },
+    )?;
     mount_at(
         Some(plan.rootfs),
         plan.rootfs,
@@ -321,8 +347,9 @@ pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Make the mount holding `path` private (pivot_root's rule).
-fn make_parent_private(path: &Path) -> Result<(), SetupError> {
+/// Give the mount holding `path` the propagation `flags` (pivot_root's
+/// rule).
+fn make_parent(path: &Path, flags: MsFlags) -> Result<(), SetupError> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| fail("reading /proc/self/mountinfo", e))?;
     let mut best: Option<&str> = None;
@@ -335,8 +362,8 @@ fn make_parent_private(path: &Path) -> Result<(), SetupError> {
         }
     }
     if let Some(mp) = best {
-        // Already private is fine; EINVAL only when it is not a mount.
-        let _ = mount_at(None, Path::new(mp), None, MsFlags::MS_PRIVATE, "");
+        // Already so is fine; EINVAL only when it is not a mount.
+        let _ = mount_at(None, Path::new(mp), None, flags, "");
     }
     Ok(())
 }
@@ -673,6 +700,21 @@ pub fn restrict(spec: &Spec, dev_null: BorrowedFd<'_>) -> Result<(), SetupError>
 /// The root read-only (after everything was mounted in it).
 pub fn root_read_only() -> Result<(), SetupError> {
     remount_bind(Path::new("/"), MsFlags::MS_RDONLY).map_err(|e| fail("making / read-only", e))
+}
+
+/// A shared or unbindable `linux.rootfsPropagation` for the container's
+/// root, once it is `/` and everything is mounted in it, as runc and crun
+/// give it: set before pivot_root, it would reach the host's mounts (and
+/// an unbindable tree could not be bound from). Private and slave were
+/// settled before (the parent of the root's own bind).
+pub fn finish_root_propagation(spec: &Spec) -> Result<(), SetupError> {
+    match root_propagation(spec)? {
+        Some(p) if !p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE) => {
+            mount_at(None, Path::new("/"), None, p, "")
+                .map_err(|e| fail("setting the propagation of the root", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// /dev/null, checked to be the null device and not a link to anything
