@@ -262,8 +262,9 @@ fn stage_two(
     let spec_hooks = spec.hooks().as_ref();
     let create_hooks = hooks::of(spec_hooks, hooks::Point::CreateContainer);
     if !create_hooks.is_empty() {
+        // The status crun gives every hook of the create operation.
         let me = nix::unistd::getpid().as_raw();
-        let state = hook_state(&p.id, "creating", me, &p.bundle, spec);
+        let state = hook_state(&p.id, "created", me, &p.bundle, spec);
         hooks::run(hooks::Point::CreateContainer, &create_hooks, &state)?;
     }
     let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);

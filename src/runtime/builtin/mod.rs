@@ -432,7 +432,10 @@ impl Runtime {
                         .save(dir)
                         .map_err(io_err("writing the container's state"))?;
                 }
-                let state = hook_state(id, "creating", pid.as_raw(), bundle, &prepared.spec);
+                // "created", as crun gives them (and runtime-tools checks
+                // for prestart): the state document the runtime answers with
+                // by now says so too.
+                let state = hook_state(id, "created", pid.as_raw(), bundle, &prepared.spec);
                 for point in [hooks::Point::Prestart, hooks::Point::CreateRuntime] {
                     hooks::run(point, &hooks::of(spec_hooks, point), &state)?;
                 }
