@@ -481,6 +481,83 @@ fn propagation_of(mountinfo: &str, mount_point: &str) -> Option<Vec<String>> {
     })
 }
 
+fn own_mountinfo() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo")
+}
+
+/// `delete -f` of a container when dropped.
+struct ForceDelete<'a>(&'a Bundle, &'a str);
+
+impl Drop for ForceDelete<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.rt(["delete", "-f", self.1]).try_run();
+    }
+}
+
+#[test]
+fn without_a_mount_namespace_the_container_shares_the_runtimes() {
+    if !ready() {
+        return;
+    }
+    let root_before = propagation_of(&own_mountinfo(), "/");
+    let script = "exec >/tmp/out 2>&1; readlink /proc/self/ns/mnt; readlink /proc/self/ns/net; \
+                  cat /marker; ls /sys/firmware | wc -l; echo up; exec sleep 1000";
+    // Every namespace the runtime's: the spec lists none.
+    let no_ns = |c: &mut Value| {
+        c["linux"]["namespaces"] = json!([]);
+        c.as_object_mut().expect("config").remove("hostname");
+    };
+    let b = Bundle::new(&["sh", "-c", script], no_ns);
+    std::fs::write(b.dir.join("rootfs/marker"), "inside\n").expect("marker");
+    let created = b.create("nomnt");
+    assert!(created.success(), "{created}");
+    // Its mounts are this namespace's: gone with it even if a check fails.
+    let _guard = ForceDelete(&b, "nomnt");
+    // The root file system's own bind, with the container's mounts on it,
+    // is in this namespace while the container lives.
+    let rootfs = std::fs::canonicalize(b.dir.join("rootfs")).expect("rootfs");
+    let mounts = own_mountinfo();
+    let proc_dir = format!("{}/proc", rootfs.display());
+    assert!(
+        propagation_of(&mounts, &rootfs.display().to_string()).is_some(),
+        "the root's bind: {mounts}"
+    );
+    assert!(propagation_of(&mounts, &proc_dir).is_some(), "{mounts}");
+    b.rt(["start", "nomnt"]).run().ok();
+    let out_file = b.dir.join("rootfs/tmp/out");
+    wait_for(
+        || std::fs::read_to_string(&out_file).is_ok_and(|o| o.contains("up")),
+        "the container's output",
+    );
+    let out = std::fs::read_to_string(&out_file).expect("out");
+    let lines: Vec<&str> = out.lines().collect();
+    let ours = |t: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{t}"))
+            .expect("ns")
+            .display()
+            .to_string()
+    };
+    assert_eq!(lines[0], ours("mnt"), "{out}");
+    assert_eq!(lines[1], ours("net"), "{out}");
+    // chroot'ed into its root, with its paths masked there.
+    assert_eq!(lines[2], "inside", "{out}");
+    assert_eq!(lines[3], "0", "/sys/firmware is masked: {out}");
+    // exec goes into the same root.
+    let exec = b.rt(["exec", "nomnt", "cat", "/marker"]).run().ok();
+    assert_eq!(exec.trim(), "inside");
+    b.rt(["delete", "-f", "nomnt"]).run().ok();
+    // Nothing left mounted, and this namespace's root kept its propagation.
+    b.assert_clean();
+    assert_eq!(propagation_of(&own_mountinfo(), "/"), root_before);
+
+    // A create that fails after the mounts leaves none either.
+    let b = Bundle::new(&["/bin/nope"], no_ns);
+    let out = b.create("nomnt-bad");
+    assert!(!out.success(), "{out}");
+    assert!(out.stderr().contains("no such file"), "{out}");
+    b.assert_clean();
+}
+
 #[test]
 fn the_root_gets_the_propagation_the_spec_asks_for() {
     if !ready() {

@@ -28,6 +28,10 @@ pub(super) mod msg {
     pub const INIT_PID: u8 = b'P';
     pub const GO: u8 = b'G';
     pub const READY: u8 = b'R';
+    /// The id of the root's own mount, made in the runtime's mount
+    /// namespace (a container without one of its own): 8 bytes, little
+    /// endian, then 1 when the id is the kernel's unique one.
+    pub const HOST_MOUNT: u8 = b'B';
     pub const ERROR: u8 = b'E';
 }
 
@@ -56,12 +60,15 @@ pub(super) fn recv(sock: &UnixStream) -> io::Result<Option<(u8, Vec<u8>)>> {
 /// back through the socket it is given), write id maps when asked
 /// (`on_map`, with the setup process's pid), let the new process go once
 /// `on_pid` (with its pid) has prepared for it, and wait until it is ready.
+/// A mount it makes in the runtime's namespace is told to `on_host_mount`,
+/// even when the setup fails afterwards.
 /// On failure the process (or the setup process) is killed and reaped.
 pub(super) fn drive_setup(
     what: &str,
     stage_one: impl FnOnce(&UnixStream) -> Result<(), SetupError>,
     on_map: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
     on_pid: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
+    on_host_mount: &mut dyn FnMut(crate::sys::fs::MountId),
 ) -> Result<Pid, RuntimeError> {
     let (parent_sock, child_sock) =
         UnixStream::pair().map_err(io_err("creating the setup socket"))?;
@@ -107,6 +114,13 @@ pub(super) fn drive_setup(
                     on_pid(pid)?;
                     send(&parent_sock, msg::GO, b"").map_err(io_err(format!("{what}: writing")))?;
                 }
+                msg::HOST_MOUNT => match payload.get(..9) {
+                    Some(b) => on_host_mount(crate::sys::fs::MountId {
+                        id: u64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
+                        unique: b[8] == 1,
+                    }),
+                    None => return Err(SetupError::msg(what, "garbled message").into()),
+                },
                 msg::READY => return Ok(()),
                 msg::ERROR => {
                     let text = String::from_utf8_lossy(&payload).into_owned();
@@ -254,11 +268,21 @@ fn stage_two(
         0,
     )
     .map_err(|e| SetupError::new("opening /proc/self/fd", e.into()))?;
-    rootfs::prepare(&rootfs::Plan {
+    let plan = rootfs::Plan {
         spec,
         rootfs: &p.rootfs,
         bind_devices: p.bind_devices,
-    })?;
+        mount_ns: p.mount_ns,
+    };
+    if let Some(m) = rootfs::prepare(&plan)? {
+        // From now on the runtime detaches it when anything fails.
+        let mut payload = m.id.to_le_bytes().to_vec();
+        payload.push(u8::from(m.unique));
+        if let Err(e) = send(sock, msg::HOST_MOUNT, &payload) {
+            let _ = nix::mount::umount2(&p.rootfs, nix::mount::MntFlags::MNT_DETACH);
+            return Err(SetupError::new("reporting the root's mount", e));
+        }
+    }
     let spec_hooks = spec.hooks().as_ref();
     let create_hooks = hooks::of(spec_hooks, hooks::Point::CreateContainer);
     if !create_hooks.is_empty() {
@@ -268,7 +292,7 @@ fn stage_two(
         hooks::run(hooks::Point::CreateContainer, &create_hooks, &state)?;
     }
     let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);
-    rootfs::enter(&p.rootfs, opts.no_pivot)?;
+    rootfs::enter(&plan, opts.no_pivot)?;
     if let Some(sock) = console {
         setup_console(sock)?;
     }

@@ -120,6 +120,9 @@ struct Prepared {
     new_user: bool,
     new_cgroup: bool,
     new_uts: bool,
+    /// A mount namespace of the container's own, new or joined (else it
+    /// shares the runtime's, and its root is only chroot'ed into).
+    mount_ns: bool,
     /// Namespaces to join, opened: user first.
     join: Vec<(LinuxNamespaceType, OwnedFd)>,
     seccomp: Option<seccomp::Program>,
@@ -261,11 +264,6 @@ impl Runtime {
                 },
             }
         }
-        if !new_mount {
-            return Err(RuntimeError::Config(
-                "the spec must give the container a mount namespace".into(),
-            ));
-        }
         join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
         if new_user
             && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
@@ -301,6 +299,7 @@ impl Runtime {
             new_user,
             new_cgroup,
             new_uts,
+            mount_ns: new_mount,
             join,
             seccomp,
             caps,
@@ -337,6 +336,7 @@ impl Runtime {
             dir: dir.clone(),
             init: None,
             cgroup: None,
+            host_mount: None,
             armed: true,
         };
         let pid = self.create_in(id, &dir, &bundle, prepared, opts, &mut undo)?;
@@ -382,6 +382,7 @@ impl Runtime {
         };
         let linux = prepared.spec.linux().clone().unwrap_or_default();
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let host_mount = std::cell::Cell::new(None::<state::HostMount>);
         let record = |pid: Pid| Record {
             id: id.to_string(),
             pid: pid.as_raw(),
@@ -400,6 +401,7 @@ impl Runtime {
                 .collect::<BTreeMap<_, _>>(),
             cgroups_path: linux.cgroups_path().clone(),
             owner: nix::unistd::geteuid().as_raw(),
+            host_root_mount: host_mount.get(),
         };
         let pid = drive_setup(
             "setting up the container",
@@ -441,7 +443,10 @@ impl Runtime {
                 }
                 Ok(())
             },
-        )?;
+            &mut |m| host_mount.set(Some(m.into())),
+        );
+        undo.host_mount = host_mount.get().map(|m| (prepared.rootfs.clone(), m));
+        let pid = pid?;
         drop(console);
         record(pid)
             .save(dir)
@@ -567,6 +572,12 @@ impl Runtime {
                 .remove()
                 .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         }
+        if let Some(m) = &rec.host_root_mount {
+            m.release(&rec.rootfs).map_err(io_err(format!(
+                "unmounting the root file system {}",
+                rec.rootfs.display()
+            )))?;
+        }
         if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
             let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststop);
             if !post.is_empty() {
@@ -612,6 +623,8 @@ struct Undo {
     dir: PathBuf,
     init: Option<Pid>,
     cgroup: Option<PathBuf>,
+    /// The root file system's own bind in the runtime's namespace.
+    host_mount: Option<(PathBuf, state::HostMount)>,
     armed: bool,
 }
 
@@ -626,6 +639,9 @@ impl Drop for Undo {
         }
         if let Some(path) = &self.cgroup {
             let _ = cgroups::Cgroup::open(path).remove();
+        }
+        if let Some((rootfs, m)) = &self.host_mount {
+            let _ = m.release(rootfs);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

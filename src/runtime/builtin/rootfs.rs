@@ -1,7 +1,9 @@
 //! The container's file system view, built by its init in its new mount
 //! namespace: the root bind-mounted onto itself, the spec's mounts inside it
 //! (targets resolved within the root, never outside it), devices, then
-//! pivot_root; afterwards masked and read-only paths. Every mount targets a
+//! pivot_root; afterwards masked and read-only paths. Without a mount
+//! namespace of its own, the same on the root's bind in the runtime's
+//! namespace, then chroot. Every mount targets a
 //! descriptor opened beneath the root (`/proc/self/fd/N`), so a symlink
 //! swapped in by the image or the container cannot redirect it.
 
@@ -268,6 +270,10 @@ pub struct Plan<'a> {
     /// Devices are bind-mounted from the host instead of created (a user
     /// namespace cannot create device nodes).
     pub bind_devices: bool,
+    /// The container has a mount namespace of its own (new or joined).
+    /// Without one, its mounts are made in the runtime's namespace, and
+    /// nothing of that namespace's but the root's own bind changes.
+    pub mount_ns: bool,
 }
 
 /// `linux.rootfsPropagation` as flags (`None`: not given).
@@ -293,47 +299,90 @@ fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, SetupError> {
 }
 
 /// Before pivot_root: propagation, the root's own mount, the spec's
-/// mounts, devices.
-pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
+/// mounts, devices. Without a mount namespace of the container's, the id
+/// of the root's own mount, made in the runtime's namespace (the
+/// container's mounts are on it: detaching it removes them all).
+pub fn prepare(plan: &Plan<'_>) -> Result<Option<crate::sys::fs::MountId>, SetupError> {
     let linux = plan.spec.linux().clone().unwrap_or_default();
     let propagation = root_propagation(plan.spec)?;
     let slave = propagation.is_some_and(|p| p.contains(MsFlags::MS_SLAVE));
-    // A private or slave mode as asked, as runc; else rslave: nothing
-    // mounted here reaches the host's mounts. Shared and unbindable are for
-    // the container's root alone, given once it is `/`
-    // (`finish_root_propagation`).
-    let first = propagation
-        .filter(|p| p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE))
-        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    mount_at(None, Path::new("/"), None, first, "")
-        .map_err(|e| fail("setting the propagation of /", e))?;
-    // pivot_root refuses a root whose parent mount is shared, and a bind on
-    // a shared mount would show on the host: private, or a slave when the
-    // root is to receive the host's mounts.
-    make_parent(
-        plan.rootfs,
-        if slave {
+    let bind_root = || {
+        mount_at(
+            Some(plan.rootfs),
+            plan.rootfs,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            "",
+        )
+        .map_err(|e| {
+            fail(
+                format!(
+                    "bind-mounting the root file system {}",
+                    plan.rootfs.display()
+                ),
+                e,
+            )
+        })
+    };
+    let host_mount = if plan.mount_ns {
+        // A private or slave mode as asked, as runc; else rslave: nothing
+        // mounted here reaches the host's mounts. Shared and unbindable
+        // are for the container's root alone, given once it is `/`
+        // (`finish_root_propagation`).
+        let first = propagation
+            .filter(|p| p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE))
+            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        mount_at(None, Path::new("/"), None, first, "")
+            .map_err(|e| fail("setting the propagation of /", e))?;
+        // pivot_root refuses a root whose parent mount is shared, and a
+        // bind on a shared mount would show on the host: private, or a
+        // slave when the root is to receive the host's mounts.
+        make_parent(
+            plan.rootfs,
+            if slave {
+                MsFlags::MS_SLAVE
+            } else {
+                MsFlags::MS_PRIVATE
+            },
+        )?;
+        bind_root()?;
+        None
+    } else {
+        // The runtime's (the host's) mount namespace: its / and the mount
+        // holding the root file system keep their propagation. The root's
+        // own bind, at once private (a slave when asked: it receives, never
+        // sends), keeps the container's mounts from spreading to the
+        // host's other mounts.
+        bind_root()?;
+        let own = if slave {
             MsFlags::MS_SLAVE
         } else {
             MsFlags::MS_PRIVATE
-        },
-    )?;
-    mount_at(
-        Some(plan.rootfs),
-        plan.rootfs,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        "",
-    )
-    .map_err(|e| {
-        fail(
-            format!(
-                "bind-mounting the root file system {}",
-                plan.rootfs.display()
-            ),
-            e,
-        )
-    })?;
+        };
+        let made = crate::sys::fs::mount_id(plan.rootfs)
+            .map_err(|e| fail("identifying the root file system's mount", e));
+        let res = mount_at(None, plan.rootfs, None, own | MsFlags::MS_REC, "")
+            .map_err(|e| fail("setting the propagation of the root file system", e))
+            .and(made);
+        match res {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let _ = nix::mount::umount2(plan.rootfs, MntFlags::MNT_DETACH);
+                return Err(e);
+            }
+        }
+    };
+    let res = mounts(plan, &linux);
+    if res.is_err() && host_mount.is_some() {
+        // A half-built tree in the runtime's namespace goes with the
+        // root's bind it is on.
+        let _ = nix::mount::umount2(plan.rootfs, MntFlags::MNT_DETACH);
+    }
+    res.map(|()| host_mount)
+}
+
+/// The spec's mounts and the devices, on the root's own bind.
+fn mounts(plan: &Plan<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), SetupError> {
     let root = crate::sys::fs::open(plan.rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
         .map_err(|e| fail(format!("opening {}", plan.rootfs.display()), e))?;
     for m in plan.spec.mounts().iter().flatten() {
@@ -343,8 +392,7 @@ pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
         root.as_fd(),
         &linux.devices().clone().unwrap_or_default(),
         plan.bind_devices,
-    )?;
-    Ok(())
+    )
 }
 
 /// Give the mount holding `path` the propagation `flags` (pivot_root's
@@ -606,8 +654,15 @@ fn devices(
 
 /// Make the root file system `/` of this process: pivot_root, or, where
 /// that is impossible (a root on the initial ramfs), move it over `/` and
-/// chroot.
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), SetupError> {
+/// chroot. Without a mount namespace of the container's, only chroot: the
+/// runtime's namespace keeps its root.
+pub fn enter(plan: &Plan<'_>, no_pivot: bool) -> Result<(), SetupError> {
+    let rootfs = plan.rootfs;
+    if !plan.mount_ns {
+        nix::unistd::chdir(rootfs).map_err(|e| fail("entering the root file system", e))?;
+        nix::unistd::chroot(".").map_err(|e| fail("chroot", e))?;
+        return nix::unistd::chdir("/").map_err(|e| fail("chdir /", e));
+    }
     if no_pivot {
         nix::unistd::chdir(rootfs).map_err(|e| fail("entering the root file system", e))?;
         mount_at(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, "")
