@@ -584,3 +584,25 @@ fn the_root_gets_the_propagation_the_spec_asks_for() {
         b.assert_clean();
     }
 }
+
+#[test]
+fn poststart_hooks_run_once_the_command_is_executed() {
+    if !ready() {
+        return;
+    }
+    let b = Bundle::new(&["sleep", "1000"], |c| {
+        c["hooks"] = json!({
+            // Holds the init back from its exec for a while.
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 1"]}],
+            "poststart": [{"path": "/bin/true"}],
+        });
+    });
+    assert!(b.create("ps").success());
+    let pid = b.state_of("ps")["pid"].as_i64().expect("pid");
+    b.rt(["start", "ps"]).run().ok();
+    // start returns after its poststart hooks, which wait for the exec.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("comm");
+    assert_eq!(comm.trim(), "sleep");
+    b.rt(["delete", "-f", "ps"]).run().ok();
+    b.assert_clean();
+}

@@ -334,7 +334,11 @@ fn stage_two(
     let name = fifo.as_raw_fd().to_string();
     let writer = crate::sys::fs::openat(fd_dir.as_fd(), OsStr::new(&name), OFlag::O_WRONLY, 0)
         .map_err(|e| SetupError::new("waiting for start", e))?;
-    let _ = std::fs::File::from(writer).write_all(b"0");
+    // The descriptor stays open (it is close-on-exec) until the command
+    // replaces this process: `start` waits for that before its poststart
+    // hooks.
+    let mut started = std::fs::File::from(writer);
+    let _ = started.write_all(b"0");
     drop(fd_dir);
     if !start_hooks.is_empty() {
         let me = nix::unistd::getpid().as_raw();
@@ -347,6 +351,7 @@ fn stage_two(
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
     let e = nix::unistd::execve(&path, &args, &env).unwrap_err();
+    drop(started);
     Err(SetupError::msg(
         "exec",
         format!("exec: {command:?}: {}", e.desc().to_lowercase()),

@@ -502,6 +502,9 @@ impl Runtime {
         if let Ok(spec) = Spec::load(rec.bundle.join("config.json")) {
             let post = hooks::of(spec.hooks().as_ref(), hooks::Point::Poststart);
             if !post.is_empty() {
+                // "after the user-specified process is executed": the init
+                // holds its end of the FIFO until its exec closes it.
+                wait_for_exec(&file, &rec)?;
                 let state = hook_state(id, "running", rec.pid, &rec.bundle, &spec);
                 if let Err(e) = hooks::run(hooks::Point::Poststart, &post, &state) {
                     warn(&e.to_string());
@@ -615,6 +618,31 @@ impl Runtime {
         let cg = cgroups::Cgroup::open(&path);
         if frozen { cg.freeze() } else { cg.thaw() }
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))
+    }
+}
+
+/// Wait until every writer of the exec FIFO (read from already) is gone:
+/// the init's end closes when its exec succeeds, or when it dies.
+fn wait_for_exec(fifo: &std::fs::File, rec: &Record) -> Result<(), RuntimeError> {
+    let mut file = fifo;
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            fifo.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16))
+            .map_err(nix_err("waiting for the container's command"))?;
+        let mut b = [0u8; 16];
+        match file.read(&mut b) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err("reading the exec FIFO")(e)),
+        }
+        if !rec.alive() {
+            return Ok(());
+        }
     }
 }
 
