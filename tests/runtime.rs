@@ -433,9 +433,12 @@ fn hooks_run_at_their_points_with_the_state() {
         serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap_or_default())
             .unwrap_or(Value::Null)
     };
+    // The create operation's hooks get "created", as from crun (and as
+    // runtime-tools' hooks_stdin asks of prestart): `state` answers the
+    // same while they run.
     for name in ["prestart", "createRuntime", "createContainer"] {
         assert_eq!(state(name)["id"], "h", "{name}");
-        assert_eq!(state(name)["status"], "creating", "{name}");
+        assert_eq!(state(name)["status"], "created", "{name}");
     }
     assert!(!out.join("poststart").exists());
     b.rt(["start", "h"]).run().ok();
@@ -521,5 +524,147 @@ fn the_container_never_reaches_the_runtime_binary() {
     assert!(exec_out.starts_with("skiff-init version"), "{exec_out}");
     assert!(std::fs::read(Skiff::bin()).expect("read skiff") == skiff_before);
     b.rt(["delete", "--force", "sealed"]).run().ok();
+    b.assert_clean();
+}
+
+/// The propagation fields of the mount at `mount_point` in a mountinfo
+/// text ("shared:N", "master:N", "unbindable"; none when private), of the
+/// topmost mount there.
+fn propagation_of(mountinfo: &str, mount_point: &str) -> Option<Vec<String>> {
+    mountinfo.lines().rev().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.get(4) == Some(&mount_point)).then(|| {
+            f[6..]
+                .iter()
+                .take_while(|x| **x != "-")
+                .map(|x| x.to_string())
+                .collect()
+        })
+    })
+}
+
+fn own_mountinfo() -> String {
+    std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo")
+}
+
+/// `delete -f` of a container when dropped.
+struct ForceDelete<'a>(&'a Bundle, &'a str);
+
+impl Drop for ForceDelete<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.rt(["delete", "-f", self.1]).try_run();
+    }
+}
+
+#[test]
+fn without_a_mount_namespace_the_container_shares_the_runtimes() {
+    if !ready() {
+        return;
+    }
+    let root_before = propagation_of(&own_mountinfo(), "/");
+    let script = "exec >/tmp/out 2>&1; readlink /proc/self/ns/mnt; readlink /proc/self/ns/net; \
+                  cat /marker; ls /sys/firmware | wc -l; echo up; exec sleep 1000";
+    // Every namespace the runtime's: the spec lists none.
+    let no_ns = |c: &mut Value| {
+        c["linux"]["namespaces"] = json!([]);
+        c.as_object_mut().expect("config").remove("hostname");
+    };
+    let b = Bundle::new(&["sh", "-c", script], no_ns);
+    std::fs::write(b.dir.join("rootfs/marker"), "inside\n").expect("marker");
+    let created = b.create("nomnt");
+    assert!(created.success(), "{created}");
+    // Its mounts are this namespace's: gone with it even if a check fails.
+    let _guard = ForceDelete(&b, "nomnt");
+    // The root file system's own bind, with the container's mounts on it,
+    // is in this namespace while the container lives.
+    let rootfs = std::fs::canonicalize(b.dir.join("rootfs")).expect("rootfs");
+    let mounts = own_mountinfo();
+    let proc_dir = format!("{}/proc", rootfs.display());
+    assert!(
+        propagation_of(&mounts, &rootfs.display().to_string()).is_some(),
+        "the root's bind: {mounts}"
+    );
+    assert!(propagation_of(&mounts, &proc_dir).is_some(), "{mounts}");
+    b.rt(["start", "nomnt"]).run().ok();
+    let out_file = b.dir.join("rootfs/tmp/out");
+    wait_for(
+        || std::fs::read_to_string(&out_file).is_ok_and(|o| o.contains("up")),
+        "the container's output",
+    );
+    let out = std::fs::read_to_string(&out_file).expect("out");
+    let lines: Vec<&str> = out.lines().collect();
+    let ours = |t: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{t}"))
+            .expect("ns")
+            .display()
+            .to_string()
+    };
+    assert_eq!(lines[0], ours("mnt"), "{out}");
+    assert_eq!(lines[1], ours("net"), "{out}");
+    // chroot'ed into its root, with its paths masked there.
+    assert_eq!(lines[2], "inside", "{out}");
+    assert_eq!(lines[3], "0", "/sys/firmware is masked: {out}");
+    // exec goes into the same root.
+    let exec = b.rt(["exec", "nomnt", "cat", "/marker"]).run().ok();
+    assert_eq!(exec.trim(), "inside");
+    b.rt(["delete", "-f", "nomnt"]).run().ok();
+    // Nothing left mounted, and this namespace's root kept its propagation.
+    b.assert_clean();
+    assert_eq!(propagation_of(&own_mountinfo(), "/"), root_before);
+
+    // A create that fails after the mounts leaves none either.
+    let b = Bundle::new(&["/bin/nope"], no_ns);
+    let out = b.create("nomnt-bad");
+    assert!(!out.success(), "{out}");
+    assert!(out.stderr().contains("no such file"), "{out}");
+    b.assert_clean();
+}
+
+#[test]
+fn the_root_gets_the_propagation_the_spec_asks_for() {
+    if !ready() {
+        return;
+    }
+    for (mode, want) in [
+        ("shared", Some("shared:")),
+        ("rshared", Some("shared:")),
+        ("unbindable", Some("unbindable")),
+        ("private", None),
+    ] {
+        let b = Bundle::new(&["sh", "-c", "cat /proc/self/mountinfo > /tmp/out"], |c| {
+            c["linux"]["rootfsPropagation"] = json!(mode)
+        });
+        let out = run_script(&b, "prop");
+        let fields = propagation_of(&out, "/").unwrap_or_else(|| panic!("{mode}: no /: {out}"));
+        match want {
+            Some(w) => assert!(
+                fields.iter().any(|f| f.starts_with(w)),
+                "{mode}: / is {fields:?}"
+            ),
+            None => assert!(fields.is_empty(), "{mode}: / is {fields:?}"),
+        }
+        b.assert_clean();
+    }
+}
+
+#[test]
+fn poststart_hooks_run_once_the_command_is_executed() {
+    if !ready() {
+        return;
+    }
+    let b = Bundle::new(&["sleep", "1000"], |c| {
+        c["hooks"] = json!({
+            // Holds the init back from its exec for a while.
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 1"]}],
+            "poststart": [{"path": "/bin/true"}],
+        });
+    });
+    assert!(b.create("ps").success());
+    let pid = b.state_of("ps")["pid"].as_i64().expect("pid");
+    b.rt(["start", "ps"]).run().ok();
+    // start returns after its poststart hooks, which wait for the exec.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).expect("comm");
+    assert_eq!(comm.trim(), "sleep");
+    b.rt(["delete", "-f", "ps"]).run().ok();
     b.assert_clean();
 }

@@ -211,6 +211,51 @@ pub fn makedev(major: u32, minor: u32) -> u64 {
     nix::sys::stat::makedev(u64::from(major), u64::from(minor))
 }
 
+/// Which mount a path is on (the topmost at a mount point): the kernel's
+/// unique id, never reused, where it has one (Linux 6.8), else the mount id
+/// /proc/self/mountinfo shows, which a later mount may get again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountId {
+    pub id: u64,
+    pub unique: bool,
+}
+
+/// The [`MountId`] of `path`, not following a symlink in its last
+/// component.
+pub fn mount_id(path: &std::path::Path) -> io::Result<MountId> {
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: statx only writes into the buffer it is given; a zeroed
+    // `struct statx` is a valid value.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `buf` lives across the call.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT,
+            libc::STATX_MNT_ID | libc::STATX_MNT_ID_UNIQUE,
+            &mut buf,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if buf.stx_mask & libc::STATX_MNT_ID_UNIQUE != 0 {
+        Ok(MountId {
+            id: buf.stx_mnt_id,
+            unique: true,
+        })
+    } else if buf.stx_mask & libc::STATX_MNT_ID != 0 {
+        Ok(MountId {
+            id: buf.stx_mnt_id,
+            unique: false,
+        })
+    } else {
+        Err(io::Error::from_raw_os_error(libc::ENOSYS))
+    }
+}
+
 /// Create the symlink `name` in `dir` pointing at `target` (not checked).
 pub fn symlinkat(target: &OsStr, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
     nix::unistd::symlinkat(target, Some(dir.as_raw_fd()), name)?;

@@ -17,10 +17,25 @@ const PATH_BUF: usize = 4096;
 /// runtime ends a container's setup here, from a sealed in-memory copy of
 /// this program, so that the container never sees skiff's own binary as
 /// its /proc/self/exe (CVE-2019-5736). The runtime has resolved `path`
-/// already; a failure is reported as by `execvp`.
-pub fn exec_exactly(path: &CStr, argv: &CStrList, envp: &CStrList) -> ! {
+/// already; a failure is reported as by `execvp`. Descriptor `close` (a
+/// number, or `-` for none) is closed by this exec: the runtime holds it
+/// open until the command itself runs.
+pub fn exec_exactly(close: &[u8], path: &CStr, argv: &CStrList, envp: &CStrList) -> ! {
+    if let Some(fd) = number(close) {
+        let _ = sys::set_cloexec(fd);
+    }
     let err = sys::execve(path, argv, envp);
     fail(path, err)
+}
+
+/// A non-negative decimal number, if `text` is one.
+fn number(text: &[u8]) -> Option<i32> {
+    if text.is_empty() || text.len() > 9 {
+        return None;
+    }
+    text.iter().try_fold(0i32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + i32::from(b - b'0'))
+    })
 }
 
 /// Executes `argv` (`argv[0]` is the command) with environment `envp`; on

@@ -6,8 +6,9 @@
 //! ```text
 //! skiff-init [--] COMMAND [ARG...]   run COMMAND, forward signals, reap zombies
 //! skiff-init --pause                 reap zombies until SIGTERM/SIGINT/SIGHUP
-//! skiff-init --exec PATH ARGV0 [ARG...]
-//!                                    execve PATH at once (skiff's runtime
+//! skiff-init --exec FD PATH ARGV0 [ARG...]
+//!                                    execve PATH at once, closing FD (or
+//!                                    none: -) on exec (skiff's runtime
 //!                                    starts containers through a sealed
 //!                                    copy of this program)
 //! skiff-init --version
@@ -29,7 +30,7 @@ mod sys;
 #[cfg(skiff_init_nolibc)]
 const USAGE: &[u8] = b"Usage: skiff-init [--] COMMAND [ARG...]
        skiff-init --pause
-       skiff-init --exec PATH ARGV0 [ARG...]
+       skiff-init --exec FD PATH ARGV0 [ARG...]
        skiff-init --version
 ";
 
@@ -55,9 +56,9 @@ fn run(argv: sys::CStrList, envp: sys::CStrList) -> i32 {
             return 0;
         }
         Some(b"--pause") if argv.iter().nth(2).is_none() => return supervise::pause(),
-        Some(b"--exec") => match (argv.iter().nth(2), argv.skip(3)) {
-            (Some(path), Some(rest)) if rest.iter().next().is_some() => {
-                exec::exec_exactly(path, &rest, &envp)
+        Some(b"--exec") => match (argv.iter().nth(2), argv.iter().nth(3), argv.skip(4)) {
+            (Some(fd), Some(path), Some(rest)) if rest.iter().next().is_some() => {
+                exec::exec_exactly(fd.to_bytes(), path, &rest, &envp)
             }
             _ => None,
         },

@@ -34,6 +34,7 @@ mod nr {
     pub const IOCTL: usize = 16;
     pub const GETPID: usize = 39;
     pub const FORK: usize = 57;
+    pub const FCNTL: usize = 72;
     pub const EXECVE: usize = 59;
     pub const WAIT4: usize = 61;
     pub const KILL: usize = 62;
@@ -44,6 +45,7 @@ mod nr {
 
 #[cfg(target_arch = "aarch64")]
 mod nr {
+    pub const FCNTL: usize = 25;
     pub const IOCTL: usize = 29;
     pub const WRITE: usize = 64;
     pub const EXIT_GROUP: usize = 94;
@@ -206,6 +208,15 @@ pub fn reap_one() -> Result<Option<(i32, i32)>, Errno> {
     // SAFETY: `status` is a writable int; the rusage pointer may be NULL.
     let ret = unsafe { syscall(nr::WAIT4, [ANY_CHILD, ptr_mut(&mut status), WNOHANG]) };
     check(ret).map(|pid| (pid != 0).then_some((pid as i32, status)))
+}
+
+/// Marks descriptor `fd` close-on-exec.
+pub fn set_cloexec(fd: i32) -> Result<(), Errno> {
+    const F_SETFD: usize = 2;
+    const FD_CLOEXEC: usize = 1;
+    // SAFETY: no pointers involved.
+    let ret = unsafe { syscall(nr::FCNTL, [fd as usize, F_SETFD, FD_CLOEXEC]) };
+    check(ret).map(|_| ())
 }
 
 /// Sends `sig` to process `pid`.

@@ -104,6 +104,17 @@ impl Runtime {
             join.push((t, fd));
         }
         join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+        // Without a mount namespace of its own the container shares the
+        // runtime's and its init is chroot'ed: the process goes where it is.
+        let root = if join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount) {
+            None
+        } else {
+            let path = PathBuf::from(format!("/proc/{}/root", rec.pid));
+            Some(
+                crate::sys::fs::open(&path, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
+                    .map_err(super::nix_err(format!("opening {}", path.display())))?,
+            )
+        };
         let seccomp = match linux.seccomp() {
             Some(s) => Some(
                 super::seccomp::compile_cached(s, &self.root.join(".seccomp-cache"))
@@ -129,6 +140,7 @@ impl Runtime {
         };
         let plan = ExecPlan {
             process,
+            root,
             join,
             seccomp,
             trampoline,
@@ -149,6 +161,7 @@ impl Runtime {
                 }
                 Ok(())
             },
+            &mut |_| {},
         )?;
         drop(console);
         if let Some(p) = &opts.pid_file {
@@ -173,6 +186,8 @@ impl Runtime {
 
 struct ExecPlan {
     process: Process,
+    /// The init's root, to chroot into (no mount namespace to join).
+    root: Option<OwnedFd>,
     join: Vec<(LinuxNamespaceType, OwnedFd)>,
     seccomp: Option<super::seccomp::Program>,
     trampoline: Option<super::sealed::Trampoline>,
@@ -188,6 +203,11 @@ fn exec_stage_one(
     // See stage_one: skiff's binary must not be reachable from inside.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| SetupError::new("making the process non-dumpable", e.into()))?;
+    if let Some(root) = &p.root {
+        nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(root))
+            .and_then(|()| nix::unistd::chroot("."))
+            .map_err(|e| SetupError::new("entering the container's root", e.into()))?;
+    }
     for (t, fd) in &p.join {
         // Already a member (a namespace shared with the host).
         if let Err(e) = nix::sched::setns(fd, ns_flag(*t)) {
@@ -263,5 +283,5 @@ fn exec_stage_two(
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
     send(sock, msg::READY, b"").map_err(|e| SetupError::new("reporting ready", e))?;
-    super::init::exec_command(p.trampoline.as_ref(), &command, &path, &args, &env)
+    super::init::exec_command(p.trampoline.as_ref(), None, &command, &path, &args, &env)
 }

@@ -28,6 +28,10 @@ pub(super) mod msg {
     pub const INIT_PID: u8 = b'P';
     pub const GO: u8 = b'G';
     pub const READY: u8 = b'R';
+    /// The id of the root's own mount, made in the runtime's mount
+    /// namespace (a container without one of its own): 8 bytes, little
+    /// endian, then 1 when the id is the kernel's unique one.
+    pub const HOST_MOUNT: u8 = b'B';
     pub const ERROR: u8 = b'E';
 }
 
@@ -56,12 +60,15 @@ pub(super) fn recv(sock: &UnixStream) -> io::Result<Option<(u8, Vec<u8>)>> {
 /// back through the socket it is given), write id maps when asked
 /// (`on_map`, with the setup process's pid), let the new process go once
 /// `on_pid` (with its pid) has prepared for it, and wait until it is ready.
+/// A mount it makes in the runtime's namespace is told to `on_host_mount`,
+/// even when the setup fails afterwards.
 /// On failure the process (or the setup process) is killed and reaped.
 pub(super) fn drive_setup(
     what: &str,
     stage_one: impl FnOnce(&UnixStream) -> Result<(), SetupError>,
     on_map: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
     on_pid: &mut dyn FnMut(Pid) -> Result<(), RuntimeError>,
+    on_host_mount: &mut dyn FnMut(crate::sys::fs::MountId),
 ) -> Result<Pid, RuntimeError> {
     let (parent_sock, child_sock) =
         UnixStream::pair().map_err(io_err("creating the setup socket"))?;
@@ -107,6 +114,13 @@ pub(super) fn drive_setup(
                     on_pid(pid)?;
                     send(&parent_sock, msg::GO, b"").map_err(io_err(format!("{what}: writing")))?;
                 }
+                msg::HOST_MOUNT => match payload.get(..9) {
+                    Some(b) => on_host_mount(crate::sys::fs::MountId {
+                        id: u64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
+                        unique: b[8] == 1,
+                    }),
+                    None => return Err(SetupError::msg(what, "garbled message").into()),
+                },
                 msg::READY => return Ok(()),
                 msg::ERROR => {
                     let text = String::from_utf8_lossy(&payload).into_owned();
@@ -265,20 +279,31 @@ fn stage_two(
         0,
     )
     .map_err(|e| SetupError::new("opening /proc/self/fd", e.into()))?;
-    rootfs::prepare(&rootfs::Plan {
+    let plan = rootfs::Plan {
         spec,
         rootfs: &p.rootfs,
         bind_devices: p.bind_devices,
-    })?;
+        mount_ns: p.mount_ns,
+    };
+    if let Some(m) = rootfs::prepare(&plan)? {
+        // From now on the runtime detaches it when anything fails.
+        let mut payload = m.id.to_le_bytes().to_vec();
+        payload.push(u8::from(m.unique));
+        if let Err(e) = send(sock, msg::HOST_MOUNT, &payload) {
+            let _ = nix::mount::umount2(&p.rootfs, nix::mount::MntFlags::MNT_DETACH);
+            return Err(SetupError::new("reporting the root's mount", e));
+        }
+    }
     let spec_hooks = spec.hooks().as_ref();
     let create_hooks = hooks::of(spec_hooks, hooks::Point::CreateContainer);
     if !create_hooks.is_empty() {
+        // The status crun gives every hook of the create operation.
         let me = nix::unistd::getpid().as_raw();
-        let state = hook_state(&p.id, "creating", me, &p.bundle, spec);
+        let state = hook_state(&p.id, "created", me, &p.bundle, spec);
         hooks::run(hooks::Point::CreateContainer, &create_hooks, &state)?;
     }
     let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);
-    rootfs::enter(&p.rootfs, opts.no_pivot)?;
+    rootfs::enter(&plan, opts.no_pivot)?;
     if let Some(sock) = console {
         let size = spec.process().as_ref().and_then(|p| p.console_size());
         setup_console(sock, size)?;
@@ -296,6 +321,7 @@ fn stage_two(
         rootfs::root_read_only()?;
     }
     drop(dev_null);
+    rootfs::finish_root_propagation(spec)?;
     process::rlimits(&process)?;
     let args = process::arguments(&process)?;
     let env = process::environment(&process)?;
@@ -320,7 +346,11 @@ fn stage_two(
     let name = fifo.as_raw_fd().to_string();
     let writer = crate::sys::fs::openat(fd_dir.as_fd(), OsStr::new(&name), OFlag::O_WRONLY, 0)
         .map_err(|e| SetupError::new("waiting for start", e))?;
-    let _ = std::fs::File::from(writer).write_all(b"0");
+    // The descriptor stays open (it is close-on-exec) until the command
+    // replaces this process: `start` waits for that before its poststart
+    // hooks.
+    let mut started = std::fs::File::from(writer);
+    let _ = started.write_all(b"0");
     drop(fd_dir);
     if !start_hooks.is_empty() {
         let me = nix::unistd::getpid().as_raw();
@@ -332,7 +362,16 @@ fn stage_two(
         prog.load()
             .map_err(|e| SetupError::new("loading the seccomp filter", e))?;
     }
-    exec_command(p.trampoline.as_ref(), &command, &path, &args, &env)
+    // Held open until the command runs: `start` runs poststart hooks once
+    // it is closed.
+    exec_command(
+        p.trampoline.as_ref(),
+        Some(started.as_fd()),
+        &command,
+        &path,
+        &args,
+        &env,
+    )
 }
 
 /// The last step of the init and of exec: the command, through the sealed
@@ -341,13 +380,20 @@ fn stage_two(
 /// command is executed directly.
 pub(super) fn exec_command(
     trampoline: Option<&super::sealed::Trampoline>,
+    hold: Option<BorrowedFd<'_>>,
     command: &str,
     path: &CStr,
     args: &[CString],
     env: &[CString],
 ) -> Result<std::convert::Infallible, SetupError> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
     if let Some(t) = trampoline {
-        let _ = t.exec(path, args, env);
+        let held =
+            hold.filter(|fd| fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())).is_ok());
+        let _ = t.exec(held.map(|fd| fd.as_raw_fd()), path, args, env);
+        if let Some(fd) = held {
+            let _ = fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+        }
     }
     let e = nix::unistd::execve(path, args, env).unwrap_err();
     Err(SetupError::msg(

@@ -124,6 +124,9 @@ struct Prepared {
     new_user: bool,
     new_cgroup: bool,
     new_uts: bool,
+    /// A mount namespace of the container's own, new or joined (else it
+    /// shares the runtime's, and its root is only chroot'ed into).
+    mount_ns: bool,
     /// Namespaces to join, opened: user first.
     join: Vec<(LinuxNamespaceType, OwnedFd)>,
     seccomp: Option<seccomp::Program>,
@@ -276,11 +279,6 @@ impl Runtime {
                 },
             }
         }
-        if !new_mount {
-            return Err(RuntimeError::Config(
-                "the spec must give the container a mount namespace".into(),
-            ));
-        }
         join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
         if new_user
             && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
@@ -319,6 +317,7 @@ impl Runtime {
             new_user,
             new_cgroup,
             new_uts,
+            mount_ns: new_mount,
             join,
             seccomp,
             trampoline,
@@ -383,6 +382,7 @@ impl Runtime {
             dir: dir.clone(),
             init: None,
             cgroup: None,
+            host_mount: None,
             armed: true,
         };
         let pid = self.create_in(id, &dir, &bundle, prepared, opts, &mut undo)?;
@@ -431,6 +431,7 @@ impl Runtime {
         };
         let linux = prepared.spec.linux().clone().unwrap_or_default();
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let host_mount = std::cell::Cell::new(None::<state::HostMount>);
         let record = |pid: Pid| Record {
             id: id.to_string(),
             pid: pid.as_raw(),
@@ -453,6 +454,7 @@ impl Runtime {
                 poststart: hooks::of(prepared.spec.hooks().as_ref(), hooks::Point::Poststart),
                 poststop: hooks::of(prepared.spec.hooks().as_ref(), hooks::Point::Poststop),
             }),
+            host_root_mount: host_mount.get(),
         };
         let pid = drive_setup(
             "setting up the container",
@@ -485,13 +487,19 @@ impl Runtime {
                         .save(dir)
                         .map_err(io_err("writing the container's state"))?;
                 }
-                let state = hook_state(id, "creating", pid.as_raw(), bundle, &prepared.spec);
+                // "created", as crun gives them (and runtime-tools checks
+                // for prestart): the state document the runtime answers with
+                // by now says so too.
+                let state = hook_state(id, "created", pid.as_raw(), bundle, &prepared.spec);
                 for point in [hooks::Point::Prestart, hooks::Point::CreateRuntime] {
                     hooks::run(point, &hooks::of(spec_hooks, point), &state)?;
                 }
                 Ok(())
             },
-        )?;
+            &mut |m| host_mount.set(Some(m.into())),
+        );
+        undo.host_mount = host_mount.get().map(|m| (prepared.rootfs.clone(), m));
+        let pid = pid?;
         drop(console);
         record(pid)
             .save(dir)
@@ -544,7 +552,13 @@ impl Runtime {
             }
         }
         let _ = std::fs::remove_file(&fifo);
-        run_later_hooks(&rec, hooks::Point::Poststart, "running", rec.pid);
+        run_later_hooks(
+            &rec,
+            hooks::Point::Poststart,
+            "running",
+            rec.pid,
+            Some(&file),
+        )?;
         Ok(())
     }
 
@@ -609,7 +623,13 @@ impl Runtime {
                 .remove()
                 .map_err(|e| RuntimeError::Cgroup(e.to_string()))?;
         }
-        run_later_hooks(&rec, hooks::Point::Poststop, "stopped", 0);
+        if let Some(m) = &rec.host_root_mount {
+            m.release(&rec.rootfs).map_err(io_err(format!(
+                "unmounting the root file system {}",
+                rec.rootfs.display()
+            )))?;
+        }
+        run_later_hooks(&rec, hooks::Point::Poststop, "stopped", 0, None)?;
         std::fs::remove_dir_all(&dir).map_err(io_err(format!("removing {}", dir.display())))
     }
 
@@ -641,11 +661,38 @@ impl Runtime {
     }
 }
 
+/// Wait until every writer of the exec FIFO (read from already) is gone:
+/// the init's end closes when its exec succeeds, or when it dies.
+fn wait_for_exec(fifo: &std::fs::File, rec: &Record) -> Result<(), RuntimeError> {
+    let mut file = fifo;
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            fifo.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16))
+            .map_err(nix_err("waiting for the container's command"))?;
+        let mut b = [0u8; 16];
+        match file.read(&mut b) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err("reading the exec FIFO")(e)),
+        }
+        if !rec.alive() {
+            return Ok(());
+        }
+    }
+}
+
 /// What a failed create undoes.
 struct Undo {
     dir: PathBuf,
     init: Option<Pid>,
     cgroup: Option<PathBuf>,
+    /// The root file system's own bind in the runtime's namespace.
+    host_mount: Option<(PathBuf, state::HostMount)>,
     armed: bool,
 }
 
@@ -660,6 +707,9 @@ impl Drop for Undo {
         }
         if let Some(path) = &self.cgroup {
             let _ = cgroups::Cgroup::open(path).remove();
+        }
+        if let Some((rootfs, m)) = &self.host_mount {
+            let _ = m.release(rootfs);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -717,8 +767,16 @@ fn hook_state(id: &str, status: &str, pid: i32, bundle: &Path, spec: &Spec) -> s
 }
 
 /// The poststart or poststop hooks kept in the record (older records: the
-/// bundle's config.json); their failures are warnings.
-fn run_later_hooks(rec: &Record, point: hooks::Point, status: &str, pid: i32) {
+/// bundle's config.json); their failures are warnings. Poststart hooks run
+/// "after the user-specified process is executed": with `fifo`, once the
+/// init's exec has closed its end of the exec FIFO.
+fn run_later_hooks(
+    rec: &Record,
+    point: hooks::Point,
+    status: &str,
+    pid: i32,
+    fifo: Option<&std::fs::File>,
+) -> Result<(), RuntimeError> {
     let list = match &rec.later_hooks {
         Some(h) if point == hooks::Point::Poststart => h.poststart.clone(),
         Some(h) => h.poststop.clone(),
@@ -728,7 +786,10 @@ fn run_later_hooks(rec: &Record, point: hooks::Point, status: &str, pid: i32) {
         },
     };
     if list.is_empty() {
-        return;
+        return Ok(());
+    }
+    if let Some(fifo) = fifo {
+        wait_for_exec(fifo, rec)?;
     }
     let state = serde_json::json!({
         "ociVersion": crate::runtime::spec::OCI_VERSION,
@@ -741,6 +802,7 @@ fn run_later_hooks(rec: &Record, point: hooks::Point, status: &str, pid: i32) {
     if let Err(e) = hooks::run(point, &list, &state) {
         warn(&e.to_string());
     }
+    Ok(())
 }
 
 /// A warning, in runc's form (hooks whose failure must not stop anything).

@@ -1,7 +1,9 @@
 //! The container's file system view, built by its init in its new mount
 //! namespace: the root bind-mounted onto itself, the spec's mounts inside it
 //! (targets resolved within the root, never outside it), devices, then
-//! pivot_root; afterwards masked and read-only paths. Every mount targets a
+//! pivot_root; afterwards masked and read-only paths. Without a mount
+//! namespace of its own, the same on the root's bind in the runtime's
+//! namespace, then chroot. Every mount targets a
 //! descriptor opened beneath the root (`/proc/self/fd/N`), so a symlink
 //! swapped in by the image or the container cannot redirect it.
 
@@ -268,46 +270,119 @@ pub struct Plan<'a> {
     /// Devices are bind-mounted from the host instead of created (a user
     /// namespace cannot create device nodes).
     pub bind_devices: bool,
+    /// The container has a mount namespace of its own (new or joined).
+    /// Without one, its mounts are made in the runtime's namespace, and
+    /// nothing of that namespace's but the root's own bind changes.
+    pub mount_ns: bool,
+}
+
+/// `linux.rootfsPropagation` as flags (`None`: not given).
+fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, SetupError> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let Some(p) = linux
+        .rootfs_propagation()
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(None);
+    };
+    let flags = parse_options(&[p.to_string()])
+        .map_err(|e| SetupError::msg("rootfsPropagation", e))?
+        .propagation;
+    if flags.is_empty() {
+        return Err(SetupError::msg(
+            "rootfsPropagation",
+            format!("{p:?} is not a propagation mode"),
+        ));
+    }
+    Ok(Some(flags))
 }
 
 /// Before pivot_root: propagation, the root's own mount, the spec's
-/// mounts, devices.
-pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
+/// mounts, devices. Without a mount namespace of the container's, the id
+/// of the root's own mount, made in the runtime's namespace (the
+/// container's mounts are on it: detaching it removes them all).
+pub fn prepare(plan: &Plan<'_>) -> Result<Option<crate::sys::fs::MountId>, SetupError> {
     let linux = plan.spec.linux().clone().unwrap_or_default();
-    let propagation = match linux.rootfs_propagation().as_deref() {
-        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        Some(p) => {
-            parse_options(&[p.to_string()])
-                .map_err(|e| SetupError::msg("rootfsPropagation", e))?
-                .propagation
+    let propagation = root_propagation(plan.spec)?;
+    let slave = propagation.is_some_and(|p| p.contains(MsFlags::MS_SLAVE));
+    let bind_root = || {
+        mount_at(
+            Some(plan.rootfs),
+            plan.rootfs,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            "",
+        )
+        .map_err(|e| {
+            fail(
+                format!(
+                    "bind-mounting the root file system {}",
+                    plan.rootfs.display()
+                ),
+                e,
+            )
+        })
+    };
+    let host_mount = if plan.mount_ns {
+        // A private or slave mode as asked, as runc; else rslave: nothing
+        // mounted here reaches the host's mounts. Shared and unbindable
+        // are for the container's root alone, given once it is `/`
+        // (`finish_root_propagation`).
+        let first = propagation
+            .filter(|p| p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE))
+            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        mount_at(None, Path::new("/"), None, first, "")
+            .map_err(|e| fail("setting the propagation of /", e))?;
+        // pivot_root refuses a root whose parent mount is shared, and a
+        // bind on a shared mount would show on the host: private, or a
+        // slave when the root is to receive the host's mounts.
+        make_parent(
+            plan.rootfs,
+            if slave {
+                MsFlags::MS_SLAVE
+            } else {
+                MsFlags::MS_PRIVATE
+            },
+        )?;
+        bind_root()?;
+        None
+    } else {
+        // The runtime's (the host's) mount namespace: its / and the mount
+        // holding the root file system keep their propagation. The root's
+        // own bind, at once private (a slave when asked: it receives, never
+        // sends), keeps the container's mounts from spreading to the
+        // host's other mounts.
+        bind_root()?;
+        let own = if slave {
+            MsFlags::MS_SLAVE
+        } else {
+            MsFlags::MS_PRIVATE
+        };
+        let made = crate::sys::fs::mount_id(plan.rootfs)
+            .map_err(|e| fail("identifying the root file system's mount", e));
+        let res = mount_at(None, plan.rootfs, None, own | MsFlags::MS_REC, "")
+            .map_err(|e| fail("setting the propagation of the root file system", e))
+            .and(made);
+        match res {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let _ = nix::mount::umount2(plan.rootfs, MntFlags::MNT_DETACH);
+                return Err(e);
+            }
         }
     };
-    if propagation.is_empty() {
-        return Err(SetupError::msg(
-            "rootfsPropagation",
-            format!("{:?} is not a propagation mode", linux.rootfs_propagation()),
-        ));
+    let res = mounts(plan, &linux);
+    if res.is_err() && host_mount.is_some() {
+        // A half-built tree in the runtime's namespace goes with the
+        // root's bind it is on.
+        let _ = nix::mount::umount2(plan.rootfs, MntFlags::MNT_DETACH);
     }
-    mount_at(None, Path::new("/"), None, propagation, "")
-        .map_err(|e| fail("making / a slave mount", e))?;
-    // pivot_root refuses a root whose parent mount is shared.
-    make_parent_private(plan.rootfs)?;
-    mount_at(
-        Some(plan.rootfs),
-        plan.rootfs,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        "",
-    )
-    .map_err(|e| {
-        fail(
-            format!(
-                "bind-mounting the root file system {}",
-                plan.rootfs.display()
-            ),
-            e,
-        )
-    })?;
+    res.map(|()| host_mount)
+}
+
+/// The spec's mounts and the devices, on the root's own bind.
+fn mounts(plan: &Plan<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), SetupError> {
     let root = crate::sys::fs::open(plan.rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
         .map_err(|e| fail(format!("opening {}", plan.rootfs.display()), e))?;
     for m in plan.spec.mounts().iter().flatten() {
@@ -317,12 +392,12 @@ pub fn prepare(plan: &Plan<'_>) -> Result<(), SetupError> {
         root.as_fd(),
         &linux.devices().clone().unwrap_or_default(),
         plan.bind_devices,
-    )?;
-    Ok(())
+    )
 }
 
-/// Make the mount holding `path` private (pivot_root's rule).
-fn make_parent_private(path: &Path) -> Result<(), SetupError> {
+/// Give the mount holding `path` the propagation `flags` (pivot_root's
+/// rule).
+fn make_parent(path: &Path, flags: MsFlags) -> Result<(), SetupError> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| fail("reading /proc/self/mountinfo", e))?;
     let mut best: Option<&str> = None;
@@ -335,8 +410,8 @@ fn make_parent_private(path: &Path) -> Result<(), SetupError> {
         }
     }
     if let Some(mp) = best {
-        // Already private is fine; EINVAL only when it is not a mount.
-        let _ = mount_at(None, Path::new(mp), None, MsFlags::MS_PRIVATE, "");
+        // Already so is fine; EINVAL only when it is not a mount.
+        let _ = mount_at(None, Path::new(mp), None, flags, "");
     }
     Ok(())
 }
@@ -579,8 +654,15 @@ fn devices(
 
 /// Make the root file system `/` of this process: pivot_root, or, where
 /// that is impossible (a root on the initial ramfs), move it over `/` and
-/// chroot.
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), SetupError> {
+/// chroot. Without a mount namespace of the container's, only chroot: the
+/// runtime's namespace keeps its root.
+pub fn enter(plan: &Plan<'_>, no_pivot: bool) -> Result<(), SetupError> {
+    let rootfs = plan.rootfs;
+    if !plan.mount_ns {
+        nix::unistd::chdir(rootfs).map_err(|e| fail("entering the root file system", e))?;
+        nix::unistd::chroot(".").map_err(|e| fail("chroot", e))?;
+        return nix::unistd::chdir("/").map_err(|e| fail("chdir /", e));
+    }
     if no_pivot {
         nix::unistd::chdir(rootfs).map_err(|e| fail("entering the root file system", e))?;
         mount_at(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, "")
@@ -673,6 +755,21 @@ pub fn restrict(spec: &Spec, dev_null: BorrowedFd<'_>) -> Result<(), SetupError>
 /// The root read-only (after everything was mounted in it).
 pub fn root_read_only() -> Result<(), SetupError> {
     remount_bind(Path::new("/"), MsFlags::MS_RDONLY).map_err(|e| fail("making / read-only", e))
+}
+
+/// A shared or unbindable `linux.rootfsPropagation` for the container's
+/// root, once it is `/` and everything is mounted in it, as runc and crun
+/// give it: set before pivot_root, it would reach the host's mounts (and
+/// an unbindable tree could not be bound from). Private and slave were
+/// settled before (the parent of the root's own bind).
+pub fn finish_root_propagation(spec: &Spec) -> Result<(), SetupError> {
+    match root_propagation(spec)? {
+        Some(p) if !p.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_SLAVE) => {
+            mount_at(None, Path::new("/"), None, p, "")
+                .map_err(|e| fail("setting the propagation of the root", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// /dev/null, checked to be the null device and not a link to anything

@@ -8,7 +8,7 @@
 //! then reopen that file for writing and replace the host's binary. So the
 //! last step is an exec of a memfd holding a copy of `skiff-init`, sealed
 //! against writes, growing and shrinking, which then executes the command
-//! (`skiff-init --exec PATH ARGV...`). Whatever the container reaches
+//! (`skiff-init --exec FD PATH ARGV...`). Whatever the container reaches
 //! through /proc/self/exe from then on is that sealed copy. Until that
 //! exec the setup processes are not dumpable, so nothing in the container
 //! can open their /proc/PID/exe.
@@ -76,12 +76,23 @@ impl Trampoline {
         Ok(Trampoline { fd })
     }
 
-    /// Executes `path` with `args` and `env` through the copy. Returns only
-    /// if the copy itself could not be executed (then the caller executes
-    /// `path` directly).
-    pub fn exec(&self, path: &CStr, args: &[CString], env: &[CString]) -> nix::Error {
-        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 3);
-        argv.extend([c"skiff-init", c"--exec", path]);
+    /// Executes `path` with `args` and `env` through the copy; `hold`, a
+    /// descriptor without close-on-exec, stays open until `path` runs.
+    /// Returns only if the copy itself could not be executed (then the
+    /// caller executes `path` directly).
+    pub fn exec(
+        &self,
+        hold: Option<std::os::fd::RawFd>,
+        path: &CStr,
+        args: &[CString],
+        env: &[CString],
+    ) -> nix::Error {
+        let hold = match hold {
+            Some(fd) => CString::new(fd.to_string()).unwrap_or_default(),
+            None => c"-".to_owned(),
+        };
+        let mut argv: Vec<&CStr> = Vec::with_capacity(args.len() + 4);
+        argv.extend([c"skiff-init", c"--exec", hold.as_c_str(), path]);
         argv.extend(args.iter().map(CString::as_c_str));
         nix::unistd::fexecve(self.fd.as_raw_fd(), &argv, env).unwrap_err()
     }

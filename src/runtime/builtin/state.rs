@@ -52,6 +52,11 @@ pub struct Record {
     /// in records of older versions: then config.json is read again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub later_hooks: Option<LaterHooks>,
+    /// A container without a mount namespace of its own has its root file
+    /// system bind-mounted onto itself in the runtime's namespace, its
+    /// mounts on top: that mount, detached (with all of them) on delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_root_mount: Option<HostMount>,
 }
 
 /// The hooks that run after create.
@@ -61,6 +66,38 @@ pub struct LaterHooks {
     pub poststart: Vec<oci_spec::runtime::Hook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poststop: Vec<oci_spec::runtime::Hook>,
+}
+
+/// A mount the runtime made in its own mount namespace, by the kernel's id
+/// (see `sys::fs::MountId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostMount {
+    pub id: u64,
+    pub unique: bool,
+}
+
+impl From<crate::sys::fs::MountId> for HostMount {
+    fn from(m: crate::sys::fs::MountId) -> HostMount {
+        HostMount {
+            id: m.id,
+            unique: m.unique,
+        }
+    }
+}
+
+impl HostMount {
+    /// Detach the mount at `path` (and everything on it) if it is still
+    /// this one; a mount made by anyone else there stays.
+    pub fn release(&self, path: &Path) -> std::io::Result<()> {
+        let Ok(now) = crate::sys::fs::mount_id(path) else {
+            return Ok(());
+        };
+        if HostMount::from(now) != *self {
+            return Ok(());
+        }
+        nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH)?;
+        Ok(())
+    }
 }
 
 /// The file the init blocks on until `start`.
@@ -174,6 +211,7 @@ mod tests {
                     serde_json::from_value(serde_json::json!({"path": "/bin/true"})).expect("hook"),
                 ],
             }),
+            host_root_mount: None,
         };
         rec.save(tmp.path()).expect("save");
         let back = Record::load(tmp.path()).expect("load").expect("present");
