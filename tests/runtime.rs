@@ -243,6 +243,32 @@ fn bad_input_gets_one_error_and_leaves_nothing() {
             }),
             "/nonexistent/src",
         ),
+        (
+            "host-sysctl",
+            Box::new(|c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .expect("namespaces")
+                    .retain(|n| n["type"] != "network");
+                c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+            }),
+            "needs a network namespace",
+        ),
+        (
+            "unconfined-sysctl",
+            Box::new(|c| c["linux"]["sysctl"] = json!({"vm.swappiness": "1"})),
+            "not confined by any namespace",
+        ),
+        (
+            "host-hostname",
+            Box::new(|c| {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .expect("namespaces")
+                    .retain(|n| n["type"] != "uts");
+            }),
+            "needs a UTS namespace",
+        ),
     ];
     for (name, edit, needle) in cases {
         let b = Bundle::new(&["true"], edit);

@@ -280,6 +280,7 @@ impl Runtime {
             }
         }
         join.sort_by_key(|(t, _)| *t != LinuxNamespaceType::User);
+        check_namespaced(&spec, &linux)?;
         if new_user
             && (linux.uid_mappings().as_ref().is_none_or(|m| m.is_empty())
                 || linux.gid_mappings().as_ref().is_none_or(|m| m.is_empty()))
@@ -764,6 +765,49 @@ fn hook_state(id: &str, status: &str, pid: i32, bundle: &Path, spec: &Spec) -> s
         "bundle": bundle,
         "annotations": spec.annotations().clone().unwrap_or_default(),
     })
+}
+
+/// Settings that change a namespace refused where that namespace would be
+/// the runtime's own (the host's), as runc does: a hostname without a UTS
+/// namespace, a sysctl outside the network, IPC or UTS namespaces the
+/// container has, and any sysctl that no namespace confines.
+fn check_namespaced(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<(), RuntimeError> {
+    let listed = |t: LinuxNamespaceType| linux.namespaces().iter().flatten().any(|n| n.typ() == t);
+    let named = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    if (named(spec.hostname()) || named(spec.domainname())) && !listed(LinuxNamespaceType::Uts) {
+        return Err(RuntimeError::Config(
+            "a hostname or domainname needs a UTS namespace of the container's own".into(),
+        ));
+    }
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    for key in linux.sysctl().iter().flatten().map(|(k, _)| k.as_str()) {
+        let (ns, name) = if key.starts_with("net.") {
+            (LinuxNamespaceType::Network, "network")
+        } else if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+            (LinuxNamespaceType::Ipc, "IPC")
+        } else if key == "kernel.hostname" || key == "kernel.domainname" {
+            (LinuxNamespaceType::Uts, "UTS")
+        } else {
+            return Err(RuntimeError::Config(format!(
+                "sysctl {key} is not confined by any namespace: it would change the host's"
+            )));
+        };
+        if !listed(ns) {
+            return Err(RuntimeError::Config(format!(
+                "sysctl {key} needs a {name} namespace of the container's own"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The poststart or poststop hooks kept in the record (older records: the
