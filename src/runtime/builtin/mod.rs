@@ -779,27 +779,16 @@ fn check_namespaced(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<(),
             "a hostname or domainname needs a UTS namespace of the container's own".into(),
         ));
     }
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
     for key in linux.sysctl().iter().flatten().map(|(k, _)| k.as_str()) {
-        let (ns, name) = if key.starts_with("net.") {
-            (LinuxNamespaceType::Network, "network")
-        } else if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
-            (LinuxNamespaceType::Ipc, "IPC")
-        } else if key == "kernel.hostname" || key == "kernel.domainname" {
-            (LinuxNamespaceType::Uts, "UTS")
-        } else {
+        let Some(ns) = crate::runtime::spec::sysctl_namespace(key) else {
             return Err(RuntimeError::Config(format!(
                 "sysctl {key} is not confined by any namespace: it would change the host's"
             )));
+        };
+        let name = match ns {
+            LinuxNamespaceType::Network => "network",
+            LinuxNamespaceType::Ipc => "IPC",
+            _ => "UTS",
         };
         if !listed(ns) {
             return Err(RuntimeError::Config(format!(

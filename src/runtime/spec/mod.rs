@@ -375,6 +375,20 @@ const IPC_SYSCTLS: [&str; 8] = [
     "kernel.shm_rmid_forced",
 ];
 
+/// The namespace that confines sysctl `key`, if one does.
+pub fn sysctl_namespace(key: &str) -> Option<oci_spec::runtime::LinuxNamespaceType> {
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(T::Ipc)
+    } else if key.starts_with("net.") {
+        Some(T::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        Some(T::Uts)
+    } else {
+        None
+    }
+}
+
 /// `linux.sysctl`: the caller's, each checked to belong to a namespace the
 /// container has of its own, over podman's defaults.
 fn sysctls(opts: &SpecOptions) -> Result<HashMap<String, String>, SpecError> {
@@ -386,15 +400,12 @@ fn sysctls(opts: &SpecOptions) -> Result<HashMap<String, String>, SpecError> {
         }
     }
     for (key, value) in &opts.sysctls {
-        let needs = if IPC_SYSCTLS.contains(&key.as_str()) || key.starts_with("fs.mqueue.") {
-            Some(("ipc", &n.ipc))
-        } else if key.starts_with("net.") {
-            Some(("network", &n.net))
-        } else if key == "kernel.hostname" || key == "kernel.domainname" {
-            Some(("uts", &n.uts))
-        } else {
-            None
-        };
+        use oci_spec::runtime::LinuxNamespaceType as T;
+        let needs = sysctl_namespace(key).map(|t| match t {
+            T::Ipc => ("ipc", &n.ipc),
+            T::Network => ("network", &n.net),
+            _ => ("uts", &n.uts),
+        });
         match needs {
             None => return Err(SpecError::SysctlNotNamespaced { key: key.clone() }),
             Some((namespace, Namespace::Host)) => {
