@@ -156,6 +156,57 @@ pub enum MountSpec {
     },
 }
 
+/// `--network`: which network namespace the container has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A network namespace of its own with loopback only (`none`; also
+    /// the default until bridge and user-mode networks exist).
+    #[default]
+    None,
+    /// The host's (for a rootless user: the one skiff runs in).
+    Host,
+    /// Another container's, by id (`container:NAME`).
+    Container(String),
+    /// The namespace bind-mounted at this path (`ns:PATH`).
+    Ns(std::path::PathBuf),
+}
+
+impl NetworkMode {
+    /// As podman prints it (`inspect`'s HostConfig.NetworkMode).
+    pub fn display(&self) -> String {
+        match self {
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Container(id) => format!("container:{id}"),
+            NetworkMode::Ns(p) => format!("ns:{}", p.display()),
+        }
+    }
+}
+
+/// `--add-host NAME[;NAME...]:IP`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostEntry {
+    pub names: Vec<String>,
+    pub ip: std::net::IpAddr,
+}
+
+/// `--dns`, `--dns-search`, `--dns-option`: the container's resolv.conf
+/// (empty lists: the host's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsConfig {
+    pub servers: Vec<std::net::IpAddr>,
+    pub search: Vec<String>,
+    pub options: Vec<String>,
+}
+
+impl DnsConfig {
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.search.is_empty() && self.options.is_empty()
+    }
+}
+
 /// The typed options of a container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -211,6 +262,12 @@ pub struct ContainerConfig {
     /// (crun only).
     pub keep_groups: bool,
     pub mounts: Vec<MountSpec>,
+    pub network: NetworkMode,
+    /// `--add-host` entries, first in /etc/hosts.
+    pub add_hosts: Vec<HostEntry>,
+    pub dns: DnsConfig,
+    /// `--no-hosts`: the image's /etc/hosts stays.
+    pub no_hosts: bool,
 }
 
 /// Where a container is in its life.

@@ -12,7 +12,9 @@ use crate::cli::CliContext;
 use crate::engine::container::create::{CreateOptions, PullPolicy};
 use crate::engine::pull::{PullOptions, Silent};
 use crate::idmap::{IdMap, IdMappings};
-use crate::state::container::{ContainerConfig, LogDriver, Resources, UserNsMode};
+use crate::state::container::{
+    ContainerConfig, DnsConfig, LogDriver, NetworkMode, Resources, UserNsMode,
+};
 
 /// Flags common to `create` and `run`.
 #[derive(Debug, Args, Clone)]
@@ -130,6 +132,25 @@ pub struct CreateArgs {
     /// Bind mount a host path: SOURCE:DESTINATION[:OPTIONS]
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
+    /// Network mode: none (a namespace with loopback only, the default for
+    /// now), host, container:NAME, ns:PATH
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    /// Add a line to /etc/hosts: NAME[;NAME...]:IP
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// A DNS server for /etc/resolv.conf (instead of the host's)
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// A DNS search domain ("." for none)
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// A resolv.conf option (ndots:N, ...)
+    #[arg(long)]
+    pub dns_option: Vec<String>,
+    /// Leave the image's /etc/hosts alone
+    #[arg(long)]
+    pub no_hosts: bool,
     /// Require HTTPS for a pull (default: as registries.conf says)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
@@ -159,6 +180,30 @@ fn entrypoint(s: &str) -> anyhow::Result<Vec<String>> {
 
 impl CreateArgs {
     /// The engine's options; `auto_remove` comes from `run --rm`.
+    /// `--network`: the modes skiff has so far.
+    fn network_mode(&self) -> anyhow::Result<NetworkMode> {
+        let Some(arg) = self.network.as_deref() else {
+            return Ok(NetworkMode::None);
+        };
+        Ok(match arg.split_once(':') {
+            None if arg == "none" => NetworkMode::None,
+            None if arg == "host" => NetworkMode::Host,
+            Some(("container", name)) if !name.is_empty() => NetworkMode::Container(name.into()),
+            Some(("ns", path)) if path.starts_with('/') => NetworkMode::Ns(path.into()),
+            Some(("ns", path)) => {
+                anyhow::bail!("invalid --network ns:{path}: the path must be absolute")
+            }
+            _ if matches!(arg.split(':').next(), Some("bridge" | "pasta" | "slirp4netns" | "private")) => {
+                anyhow::bail!(
+                    "--network {arg}: bridge and user-mode networks are not supported yet; use none, host, container:NAME or ns:PATH"
+                )
+            }
+            _ => anyhow::bail!(
+                "--network {arg}: named networks are not supported yet; use none, host, container:NAME or ns:PATH"
+            ),
+        })
+    }
+
     pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
         apply_authfile(self.authfile.as_deref())?;
         let sec = parse::security_opts(&self.security_opt)?;
@@ -260,8 +305,29 @@ impl CreateArgs {
                 .iter()
                 .map(|v| parse::volume(v))
                 .collect::<anyhow::Result<_>>()?,
+            network: self.network_mode()?,
+            add_hosts: self
+                .add_host
+                .iter()
+                .map(|h| crate::engine::container::netfiles::parse_add_host(h))
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?,
+            dns: DnsConfig {
+                servers: self
+                    .dns
+                    .iter()
+                    .map(|d| {
+                        d.parse()
+                            .map_err(|_| anyhow::anyhow!("invalid --dns {d:?}: not an IP address"))
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+                search: self.dns_search.clone(),
+                options: self.dns_option.clone(),
+            },
+            no_hosts: self.no_hosts,
             ..Default::default()
         };
+        check_network(&config)?;
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {
             anyhow::bail!(
                 "the --rm option conflicts with --restart, when the restart policy is not \"no\""
@@ -296,4 +362,23 @@ pub fn run(ctx: &CliContext, args: CreateArgs) -> anyhow::Result<ExitCode> {
     let rec = engine.create_container(&opts, &Silent)?;
     print_lines([&rec.id])?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Network options that contradict each other, refused as podman does.
+fn check_network(c: &ContainerConfig) -> anyhow::Result<()> {
+    if c.no_hosts && !c.add_hosts.is_empty() {
+        anyhow::bail!("--no-hosts and --add-host cannot be set together");
+    }
+    let mode = match &c.network {
+        NetworkMode::None => "none",
+        NetworkMode::Container(_) => "container",
+        _ => return Ok(()),
+    };
+    if !c.dns.is_empty() {
+        anyhow::bail!("conflicting options: dns and the network mode: {mode}");
+    }
+    if mode == "container" && !c.add_hosts.is_empty() {
+        anyhow::bail!("conflicting options: --add-host and the network mode: container");
+    }
+    Ok(())
 }

@@ -157,7 +157,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
         .containers()
         .map(|c| (c.rundir(&rec.id), c.userdata(&rec.id)))
         .unwrap_or_default();
-    json!({
+    let mut doc = json!({
         "Id": rec.id,
         "Created": time(Some(rec.created)),
         "Path": rec.args.first().cloned().unwrap_or_default(),
@@ -244,5 +244,17 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
                 crate::state::container::LogDriver::Passthrough => "passthrough",
             }},
         },
-    })
+    });
+    let host = &mut doc["HostConfig"];
+    host["NetworkMode"] = json!(rec.config.network.display());
+    host["ExtraHosts"] = json!(rec
+        .config
+        .add_hosts
+        .iter()
+        .map(|h| format!("{}:{}", h.names.join(";"), h.ip))
+        .collect::<Vec<_>>());
+    host["Dns"] = json!(rec.config.dns.servers);
+    host["DnsSearch"] = json!(rec.config.dns.search);
+    host["DnsOptions"] = json!(rec.config.dns.options);
+    doc
 }

@@ -8,7 +8,7 @@ use crate::engine::pull::{PullObserver, PullOptions};
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::state::container::{
-    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec,
+    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec, NetworkMode,
 };
 use crate::state::names;
 use crate::storage::images::ImageRecord;
@@ -172,6 +172,25 @@ impl Engine {
         let mut config = opts.config.clone();
         config.init |= self.containers_conf()?.init;
         config.requires = self.resolve_requirements(&config.requires)?;
+        match &config.network {
+            // Started first, and kept while this one exists.
+            NetworkMode::Container(other) => {
+                let id = self
+                    .resolve_requirements(std::slice::from_ref(other))?
+                    .remove(0);
+                if !config.requires.contains(&id) {
+                    config.requires.push(id.clone());
+                }
+                config.network = NetworkMode::Container(id);
+            }
+            NetworkMode::Ns(path) if !path.exists() => {
+                return Err(ContainerError::Invalid(format!(
+                    "--network ns:{}: no such namespace file",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
         if config.init {
             // Found now, so that a missing init fails the create, not a start.
             self.init_binary(config.init_path.as_deref())?;

@@ -11,6 +11,7 @@ pub mod depend;
 pub mod detach_keys;
 pub mod exec;
 pub mod logs;
+pub mod netfiles;
 pub mod pause;
 pub mod prune;
 pub mod reconcile;

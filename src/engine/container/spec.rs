@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::PosixRlimitType;
 
 use crate::engine::container::binaries::INIT_IN_CONTAINER;
+use crate::engine::container::netfiles;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
@@ -13,7 +14,9 @@ use crate::runtime::spec::{
     self, Caller, ExtraMount, Host, LimitValue, MountKind, Namespace, PidsLimit, Seccomp,
     SpecOptions, Unmask,
 };
-use crate::state::container::{ContainerRecord, MountSpec, SeccompChoice, Ulimit, UserNsMode};
+use crate::state::container::{
+    ContainerRecord, MountSpec, NetworkMode, SeccompChoice, Ulimit, UserNsMode,
+};
 
 /// `--ulimit` names to rlimit kinds.
 fn rlimit_kind(name: &str) -> Option<PosixRlimitType> {
@@ -187,11 +190,17 @@ impl Engine {
         } else {
             Unmask::Paths(c.unmask.clone())
         };
-        opts.hostname = Some(
-            c.hostname
-                .clone()
+        let hostname = match (&c.hostname, &c.network) {
+            (Some(h), _) => h.clone(),
+            // podman: the host's name, in a UTS namespace of its own.
+            (None, NetworkMode::Host) => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
                 .unwrap_or_else(|| rec.short_id().to_string()),
-        );
+            (None, _) => rec.short_id().to_string(),
+        };
+        self.network_options(rec, &mut opts, &hostname)?;
+        opts.hostname = Some(hostname);
         opts.annotations = c.annotations.clone();
         if c.keep_groups {
             // crun leaves the caller's supplementary groups alone.
@@ -226,6 +235,86 @@ impl Engine {
             with_init(&mut opts, init);
         }
         Ok(opts)
+    }
+}
+
+impl Engine {
+    /// The network namespace of `rec` and its /etc/hosts, /etc/resolv.conf
+    /// and /etc/hostname (see `netfiles`); a file the user mounts stays
+    /// theirs.
+    fn network_options(
+        &self,
+        rec: &ContainerRecord,
+        opts: &mut SpecOptions,
+        hostname: &str,
+    ) -> Result<(), ContainerError> {
+        let c = &rec.config;
+        let rundir = self.containers()?.rundir(&rec.id);
+        let files = match &c.network {
+            NetworkMode::None => None,
+            NetworkMode::Host => {
+                opts.namespaces.net = Namespace::Host;
+                None
+            }
+            NetworkMode::Ns(path) => {
+                opts.namespaces.net = Namespace::Join(path.clone());
+                None
+            }
+            NetworkMode::Container(id) => {
+                let other = self.containers()?.get(id)?.ok_or_else(|| {
+                    ContainerError::Invalid(format!(
+                        "the container {id} whose network namespace this one shares is gone"
+                    ))
+                })?;
+                let pid = other.state.pid.filter(|_| other.state.status.is_live()).ok_or_else(
+                    || {
+                        ContainerError::Invalid(format!(
+                            "the container {} whose network namespace this one shares is not running",
+                            other.name
+                        ))
+                    },
+                )?;
+                opts.namespaces.net = Namespace::Join(format!("/proc/{pid}/ns/net").into());
+                // Its files, as they are.
+                let theirs = self.containers()?.rundir(&other.id);
+                Some(
+                    [
+                        (netfiles::HOSTS, "/etc/hosts"),
+                        (netfiles::RESOLV_CONF, "/etc/resolv.conf"),
+                    ]
+                    .into_iter()
+                    .map(|(f, d)| (theirs.join(f), d))
+                    .filter(|(p, _)| p.exists())
+                    .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let mut files = match files {
+            Some(f) => f,
+            None => {
+                let owner = c.id_mappings.as_ref().and_then(|m| m.root());
+                netfiles::write(&rundir, c, hostname, &rec.name, owner).map_err(|e| {
+                    ContainerError::Invalid(format!(
+                        "writing the network files of {} in {}: {e}",
+                        rec.name,
+                        rundir.display()
+                    ))
+                })?
+            }
+        };
+        files.retain(|(_, dest)| {
+            !c.mounts
+                .iter()
+                .any(|MountSpec::Bind { destination, .. }| destination == dest)
+        });
+        for (source, destination) in files {
+            opts.mounts.push(ExtraMount {
+                destination: destination.to_string(),
+                kind: MountKind::Bind { source },
+                options: vec!["bind".into()],
+            });
+        }
+        Ok(())
     }
 }
 

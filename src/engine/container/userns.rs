@@ -308,17 +308,7 @@ impl Engine {
             }
             content.push_str(&line);
             let path = rundir.join(file);
-            crate::storage::record::write_atomic(&path, content.as_bytes())
-                .map_err(|e| invalid(format!("writing {}: {e}", path.display())))?;
-            let readable = std::fs::set_permissions(
-                &path,
-                std::os::unix::fs::PermissionsExt::from_mode(0o644),
-            );
-            readable
-                .and_then(|()| match owner {
-                    Some((u, g)) => std::os::unix::fs::lchown(&path, Some(u), Some(g)),
-                    None => Ok(()),
-                })
+            write_container_file(&path, content.as_bytes(), owner)
                 .map_err(|e| invalid(format!("writing {}: {e}", path.display())))?;
             mounts.push(ExtraMount {
                 destination: format!("/etc/{file}"),
@@ -391,6 +381,22 @@ fn auto_pools() -> Result<Ranges, ContainerError> {
         )));
     }
     Ok((uids, gids))
+}
+
+/// A file bind-mounted into a container (/etc/passwd, /etc/hosts, ...),
+/// rewritten at each start: replaced atomically, readable by all, owned by the container's root
+/// (`owner`, with a user namespace of its own).
+pub(crate) fn write_container_file(
+    path: &Path,
+    bytes: &[u8],
+    owner: Option<(u32, u32)>,
+) -> std::io::Result<()> {
+    crate::storage::record::replace_volatile(path, bytes)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    match owner {
+        Some((u, g)) => std::os::unix::fs::lchown(path, Some(u), Some(g)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,233 @@
+//! The files a container's network identity lives in: /etc/hosts,
+//! /etc/resolv.conf and /etc/hostname, written in its run directory at
+//! each start and bind-mounted over the image's (podman's layout).
+//!
+//! - hosts: the `--add-host` entries, then the host's /etc/hosts, then
+//!   `host.containers.internal` (the host's first address), then, with a
+//!   network namespace of its own, the container's hostname and name on
+//!   127.0.0.1. `--no-hosts` leaves the image's file alone.
+//! - resolv.conf: `--dns*`, else the host's lines; loopback name servers
+//!   are dropped where they cannot be reached (a namespace of its own).
+//!   A container without a network (`none`) gets none, as with podman.
+//! - hostname: the container's hostname.
+//!
+//! With `container:NAME` the other container's files are used.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::engine::container::userns::write_container_file;
+use crate::state::container::{ContainerConfig, DnsConfig, HostEntry, NetworkMode};
+
+pub const HOSTS: &str = "hosts";
+pub const RESOLV_CONF: &str = "resolv.conf";
+pub const HOSTNAME: &str = "hostname";
+
+/// What /etc/hosts gets.
+pub fn hosts(
+    base: &str,
+    add: &[HostEntry],
+    host_address: Option<IpAddr>,
+    own: Option<(&str, &str)>,
+) -> String {
+    let mut out = String::new();
+    for e in add {
+        let _ = writeln!(out, "{}\t{}", e.ip, e.names.join(" "));
+    }
+    for line in base.lines() {
+        let line = line.trim_end();
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if let Some(ip) = host_address {
+        let _ = writeln!(out, "{ip}\thost.containers.internal");
+    }
+    if let Some((hostname, name)) = own {
+        if hostname == name {
+            let _ = writeln!(out, "127.0.0.1\t{hostname}");
+        } else {
+            let _ = writeln!(out, "127.0.0.1\t{hostname} {name}");
+        }
+    }
+    out
+}
+
+/// What /etc/resolv.conf gets: `dns` over the host's `base`; loopback
+/// servers dropped unless `loopback_reachable`.
+pub fn resolv_conf(base: &str, dns: &DnsConfig, loopback_reachable: bool) -> String {
+    let mut servers: Vec<String> = Vec::new();
+    let mut search: Vec<String> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    for line in base.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => servers.extend(words.next().map(str::to_string)),
+            Some("search") | Some("domain") => {
+                search = words.map(str::to_string).collect();
+            }
+            Some("options") => options.extend(words.map(str::to_string)),
+            _ => {}
+        }
+    }
+    if !dns.servers.is_empty() {
+        servers = dns.servers.iter().map(IpAddr::to_string).collect();
+    } else if !loopback_reachable {
+        servers.retain(|s| s.parse::<IpAddr>().map_or(true, |ip| !ip.is_loopback()));
+    }
+    if !dns.search.is_empty() {
+        // "." alone means no search domains at all.
+        search = dns.search.iter().filter(|s| *s != ".").cloned().collect();
+    }
+    if !dns.options.is_empty() {
+        options = dns.options.clone();
+    }
+    let mut out = String::new();
+    if !search.is_empty() {
+        let _ = writeln!(out, "search {}", search.join(" "));
+    }
+    for s in servers {
+        let _ = writeln!(out, "nameserver {s}");
+    }
+    if !options.is_empty() {
+        let _ = writeln!(out, "options {}", options.join(" "));
+    }
+    out
+}
+
+/// The host's first address that is neither loopback nor link-local,
+/// IPv4 first (what host.containers.internal names).
+pub fn host_address() -> Option<IpAddr> {
+    let addrs: Vec<IpAddr> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter_map(|a| {
+            let sa = a.address?;
+            if let Some(v4) = sa.as_sockaddr_in() {
+                Some(IpAddr::V4(v4.ip()))
+            } else {
+                sa.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            }
+        })
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local(),
+            IpAddr::V6(v6) => !v6.is_loopback() && (v6.segments()[0] & 0xffc0) != 0xfe80,
+        })
+        .collect();
+    addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+}
+
+/// The files a container gets, written into `dir`: (file name, path in
+/// the container) of each, for bind mounts. `hostname` is the container's;
+/// `name` its name.
+pub fn write(
+    dir: &Path,
+    c: &ContainerConfig,
+    hostname: &str,
+    name: &str,
+    owner: Option<(u32, u32)>,
+) -> std::io::Result<Vec<(PathBuf, &'static str)>> {
+    let put = |path: &Path, text: &str| write_container_file(path, text.as_bytes(), owner);
+    let mut out = Vec::new();
+    let own_netns = !matches!(c.network, NetworkMode::Host);
+    if !c.no_hosts {
+        let base = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        let own = own_netns.then_some((hostname, name));
+        let text = hosts(&base, &c.add_hosts, host_address(), own);
+        let path = dir.join(HOSTS);
+        put(&path, &text)?;
+        out.push((path, "/etc/hosts"));
+    }
+    if c.network != NetworkMode::None {
+        let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let text = resolv_conf(&base, &c.dns, !own_netns);
+        let path = dir.join(RESOLV_CONF);
+        put(&path, &text)?;
+        out.push((path, "/etc/resolv.conf"));
+    }
+    let path = dir.join(HOSTNAME);
+    put(&path, &format!("{hostname}\n"))?;
+    out.push((path, "/etc/hostname"));
+    Ok(out)
+}
+
+/// `--add-host NAME[;NAME...]:IP` (an IPv6 address may be bracketed).
+pub fn parse_add_host(arg: &str) -> Result<HostEntry, String> {
+    let (names, ip) = arg
+        .split_once(':')
+        .ok_or_else(|| format!("invalid --add-host {arg:?}: use NAME:IP"))?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = ip
+        .parse()
+        .map_err(|_| format!("invalid --add-host {arg:?}: {ip:?} is not an IP address"))?;
+    let names: Vec<String> = names.split(';').map(str::to_string).collect();
+    for n in &names {
+        let ok = !n.is_empty()
+            && n.len() <= 253
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if !ok {
+            return Err(format!(
+                "invalid --add-host {arg:?}: {n:?} is not a host name"
+            ));
+        }
+    }
+    Ok(HostEntry { names, ip })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_puts_added_entries_first_and_the_container_last() {
+        let add = [parse_add_host("foo;bar:1.2.3.4").expect("valid")];
+        let text = hosts(
+            "# comment\n127.0.0.1 localhost\n\n",
+            &add,
+            Some("192.0.2.2".parse().expect("ip")),
+            Some(("hh", "web")),
+        );
+        assert_eq!(
+            text,
+            "1.2.3.4\tfoo bar\n# comment\n127.0.0.1 localhost\n192.0.2.2\thost.containers.internal\n127.0.0.1\thh web\n"
+        );
+    }
+
+    #[test]
+    fn resolv_conf_takes_the_users_settings_over_the_hosts() {
+        let host =
+            "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n";
+        assert_eq!(
+            resolv_conf(host, &DnsConfig::default(), false),
+            "search corp.example\nnameserver 10.0.0.1\noptions edns0\n"
+        );
+        assert_eq!(
+            resolv_conf(host, &DnsConfig::default(), true),
+            "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n"
+        );
+        let dns = DnsConfig {
+            servers: vec!["9.9.9.9".parse().expect("ip")],
+            search: vec![".".into()],
+            options: vec!["ndots:2".into()],
+        };
+        assert_eq!(
+            resolv_conf(host, &dns, false),
+            "nameserver 9.9.9.9\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn add_host_is_checked() {
+        let e = parse_add_host("db:[::1]").expect("v6");
+        assert_eq!(e.ip, "::1".parse::<IpAddr>().expect("ip"));
+        for bad in ["nohost", "x:1.2.3", ":1.2.3.4", "a b:1.2.3.4"] {
+            assert!(parse_add_host(bad).is_err(), "{bad}");
+        }
+    }
+}
