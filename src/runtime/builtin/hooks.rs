@@ -5,13 +5,16 @@
 //! the container just before its command, poststart after start, poststop
 //! at delete (their failures are only reported).
 
-use std::io::Write;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oci_spec::runtime::{Hook, Hooks};
+use oci_spec::runtime::{Hook, Hooks, Spec};
 
-use super::SetupError;
+use super::state::Record;
+use super::{RuntimeError, SetupError};
 
 /// Which hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +117,103 @@ pub fn run(point: Point, hooks: &[Hook], state: &serde_json::Value) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The state document hooks get on stdin.
+pub(super) fn state(
+    id: &str,
+    status: &str,
+    pid: i32,
+    bundle: &Path,
+    spec: &Spec,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": crate::runtime::spec::OCI_VERSION,
+        "id": id,
+        "status": status,
+        "pid": pid,
+        "bundle": bundle,
+        "annotations": spec.annotations().clone().unwrap_or_default(),
+    })
+}
+
+/// The poststart or poststop hooks kept in the record (older records: the
+/// bundle's config.json); their failures are warnings. Poststart hooks run
+/// "after the user-specified process is executed": with `fifo`, once the
+/// init's exec has closed its end of the exec FIFO.
+pub(super) fn run_later(
+    rec: &Record,
+    point: Point,
+    status: &str,
+    pid: i32,
+    fifo: Option<&std::fs::File>,
+) -> Result<(), RuntimeError> {
+    let list = match &rec.later_hooks {
+        Some(h) if point == Point::Poststart => h.poststart.clone(),
+        Some(h) => h.poststop.clone(),
+        None => match Spec::load(rec.bundle.join("config.json")) {
+            Ok(spec) => of(spec.hooks().as_ref(), point),
+            Err(_) => Vec::new(),
+        },
+    };
+    if list.is_empty() {
+        return Ok(());
+    }
+    if let Some(fifo) = fifo {
+        wait_for_exec(fifo, rec)?;
+    }
+    let state = serde_json::json!({
+        "ociVersion": crate::runtime::spec::OCI_VERSION,
+        "id": rec.id,
+        "status": status,
+        "pid": pid,
+        "bundle": rec.bundle,
+        "annotations": rec.annotations,
+    });
+    if let Err(e) = run(point, &list, &state) {
+        warn(&e.to_string());
+    }
+    Ok(())
+}
+
+/// A warning, in runc's form (hooks whose failure must not stop anything).
+fn warn(text: &str) {
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    eprintln!("time=\"{time}\" level=warning msg={text:?}");
+}
+
+/// Wait until every writer of the exec FIFO (read from already) is gone:
+/// the init's end closes when its exec succeeds, or when it dies.
+fn wait_for_exec(fifo: &std::fs::File, rec: &Record) -> Result<(), RuntimeError> {
+    let mut file = fifo;
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            fifo.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).map_err(|e| {
+            RuntimeError::Io {
+                step: "waiting for the container's command".into(),
+                source: e.into(),
+            }
+        })?;
+        let mut b = [0u8; 16];
+        match file.read(&mut b) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(RuntimeError::Io {
+                    step: "reading the exec FIFO".into(),
+                    source: e,
+                })
+            }
+        }
+        if !rec.alive() {
+            return Ok(());
+        }
+    }
 }
 
 #[cfg(test)]

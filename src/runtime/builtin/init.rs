@@ -16,8 +16,8 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::{
-    hook_state, hooks, io_err, map_text, ns_flag, ns_name, process, rootfs, CreateOptions,
-    Prepared, RuntimeError, SetupError,
+    hooks, io_err, map_text, ns_flag, ns_name, process, rootfs, CreateOptions, Prepared,
+    RuntimeError, SetupError,
 };
 
 /// Messages between the runtime process and the setup processes, one per
@@ -299,7 +299,7 @@ fn stage_two(
     if !create_hooks.is_empty() {
         // The status crun gives every hook of the create operation.
         let me = nix::unistd::getpid().as_raw();
-        let state = hook_state(&p.id, "created", me, &p.bundle, spec);
+        let state = hooks::state(&p.id, "created", me, &p.bundle, spec);
         hooks::run(hooks::Point::CreateContainer, &create_hooks, &state)?;
     }
     let start_hooks = hooks::of(spec_hooks, hooks::Point::StartContainer);
@@ -354,7 +354,7 @@ fn stage_two(
     drop(fd_dir);
     if !start_hooks.is_empty() {
         let me = nix::unistd::getpid().as_raw();
-        let state = hook_state(&p.id, "created", me, &p.bundle, spec);
+        let state = hooks::state(&p.id, "created", me, &p.bundle, spec);
         // Too late to tell the runtime: the command does not run.
         hooks::run(hooks::Point::StartContainer, &start_hooks, &state)?;
     }

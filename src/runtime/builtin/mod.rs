@@ -14,6 +14,7 @@
 
 mod cgroupfs;
 pub mod cgroups;
+mod devices;
 mod error;
 mod exec;
 pub mod hooks;
@@ -491,7 +492,7 @@ impl Runtime {
                 // "created", as crun gives them (and runtime-tools checks
                 // for prestart): the state document the runtime answers with
                 // by now says so too.
-                let state = hook_state(id, "created", pid.as_raw(), bundle, &prepared.spec);
+                let state = hooks::state(id, "created", pid.as_raw(), bundle, &prepared.spec);
                 for point in [hooks::Point::Prestart, hooks::Point::CreateRuntime] {
                     hooks::run(point, &hooks::of(spec_hooks, point), &state)?;
                 }
@@ -553,7 +554,7 @@ impl Runtime {
             }
         }
         let _ = std::fs::remove_file(&fifo);
-        run_later_hooks(
+        hooks::run_later(
             &rec,
             hooks::Point::Poststart,
             "running",
@@ -630,7 +631,7 @@ impl Runtime {
                 rec.rootfs.display()
             )))?;
         }
-        run_later_hooks(&rec, hooks::Point::Poststop, "stopped", 0, None)?;
+        hooks::run_later(&rec, hooks::Point::Poststop, "stopped", 0, None)?;
         std::fs::remove_dir_all(&dir).map_err(io_err(format!("removing {}", dir.display())))
     }
 
@@ -659,31 +660,6 @@ impl Runtime {
         let cg = cgroups::Cgroup::open(&path);
         if frozen { cg.freeze() } else { cg.thaw() }
             .map_err(|e| RuntimeError::Cgroup(e.to_string()))
-    }
-}
-
-/// Wait until every writer of the exec FIFO (read from already) is gone:
-/// the init's end closes when its exec succeeds, or when it dies.
-fn wait_for_exec(fifo: &std::fs::File, rec: &Record) -> Result<(), RuntimeError> {
-    let mut file = fifo;
-    loop {
-        let mut fds = [nix::poll::PollFd::new(
-            fifo.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16))
-            .map_err(nix_err("waiting for the container's command"))?;
-        let mut b = [0u8; 16];
-        match file.read(&mut b) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_err("reading the exec FIFO")(e)),
-        }
-        if !rec.alive() {
-            return Ok(());
-        }
     }
 }
 
@@ -755,18 +731,6 @@ fn with_default_devices(
     Some(r)
 }
 
-/// The state document hooks get on stdin.
-fn hook_state(id: &str, status: &str, pid: i32, bundle: &Path, spec: &Spec) -> serde_json::Value {
-    serde_json::json!({
-        "ociVersion": crate::runtime::spec::OCI_VERSION,
-        "id": id,
-        "status": status,
-        "pid": pid,
-        "bundle": bundle,
-        "annotations": spec.annotations().clone().unwrap_or_default(),
-    })
-}
-
 /// Settings that change a namespace refused where that namespace would be
 /// the runtime's own (the host's), as runc does: a hostname without a UTS
 /// namespace, a sysctl outside the network, IPC or UTS namespaces the
@@ -797,51 +761,6 @@ fn check_namespaced(spec: &Spec, linux: &oci_spec::runtime::Linux) -> Result<(),
         }
     }
     Ok(())
-}
-
-/// The poststart or poststop hooks kept in the record (older records: the
-/// bundle's config.json); their failures are warnings. Poststart hooks run
-/// "after the user-specified process is executed": with `fifo`, once the
-/// init's exec has closed its end of the exec FIFO.
-fn run_later_hooks(
-    rec: &Record,
-    point: hooks::Point,
-    status: &str,
-    pid: i32,
-    fifo: Option<&std::fs::File>,
-) -> Result<(), RuntimeError> {
-    let list = match &rec.later_hooks {
-        Some(h) if point == hooks::Point::Poststart => h.poststart.clone(),
-        Some(h) => h.poststop.clone(),
-        None => match Spec::load(rec.bundle.join("config.json")) {
-            Ok(spec) => hooks::of(spec.hooks().as_ref(), point),
-            Err(_) => Vec::new(),
-        },
-    };
-    if list.is_empty() {
-        return Ok(());
-    }
-    if let Some(fifo) = fifo {
-        wait_for_exec(fifo, rec)?;
-    }
-    let state = serde_json::json!({
-        "ociVersion": crate::runtime::spec::OCI_VERSION,
-        "id": rec.id,
-        "status": status,
-        "pid": pid,
-        "bundle": rec.bundle,
-        "annotations": rec.annotations,
-    });
-    if let Err(e) = hooks::run(point, &list, &state) {
-        warn(&e.to_string());
-    }
-    Ok(())
-}
-
-/// A warning, in runc's form (hooks whose failure must not stop anything).
-fn warn(text: &str) {
-    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    eprintln!("time=\"{time}\" level=warning msg={text:?}");
 }
 
 /// `features`: what this runtime supports, in the OCI features document's

@@ -769,4 +769,6 @@ mod tables;
 use tables::*;
 
 #[cfg(test)]
+mod behaviour_tests;
+#[cfg(test)]
 mod tests;
