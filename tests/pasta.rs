@@ -283,3 +283,33 @@ fn bad_publish_values_are_refused() {
     .fails_with(125, "published twice");
     assert_eq!(s.run(["ps", "-a", "-q"]).ok(), "");
 }
+
+#[test]
+fn a_host_port_in_use_fails_the_start_with_pastas_message() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    let _taken = std::net::TcpListener::bind("127.0.0.1:19435").expect("bind 19435");
+    let err = s
+        .run([
+            "run",
+            "-d",
+            "--name",
+            "busy",
+            "--network",
+            "pasta",
+            "-p",
+            "127.0.0.1:19435:80",
+            IMAGE,
+            "true",
+        ])
+        .fails_with(125, "pasta failed");
+    eprintln!("{err}");
+    assert!(!err.contains("syslog"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let id = container_id(&s, "busy");
+    assert_gone(&s, &id);
+    assert!(mounts_of(&s).is_empty(), "{:?}", mounts_of(&s));
+    s.run(["rm", "busy"]).ok();
+}
