@@ -170,6 +170,10 @@ pub enum NetworkMode {
     Container(String),
     /// The namespace bind-mounted at this path (`ns:PATH`).
     Ns(std::path::PathBuf),
+    /// A namespace of its own connected by pasta (user-mode networking),
+    /// which also forwards the published ports; the user's extra pasta
+    /// options (`pasta:OPT,OPT`).
+    Pasta(Vec<String>),
 }
 
 impl NetworkMode {
@@ -180,7 +184,13 @@ impl NetworkMode {
             NetworkMode::Host => "host".into(),
             NetworkMode::Container(id) => format!("container:{id}"),
             NetworkMode::Ns(p) => format!("ns:{}", p.display()),
+            NetworkMode::Pasta(_) => "pasta".into(),
         }
+    }
+
+    /// Whether ports can be published into this mode's namespace.
+    pub fn can_publish(&self) -> bool {
+        matches!(self, NetworkMode::Pasta(_))
     }
 }
 
@@ -250,8 +260,11 @@ pub struct ContainerConfig {
     /// `--requires`: ids of containers started before this one, and not
     /// removed while it exists.
     pub requires: Vec<String>,
-    /// Ports published on the host (filled by the networking layer's `-p`).
+    /// Ports published on the host (`-p`, and `-P`'s exposed ports), with
+    /// the free host ports chosen at create.
     pub ports: Vec<PortMapping>,
+    /// `-P`: the image's exposed ports were published.
+    pub publish_all: bool,
     pub userns: UserNsMode,
     /// The container's own user namespace mappings, resolved at create
     /// (`None`: it shares skiff's).

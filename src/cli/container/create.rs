@@ -133,9 +133,16 @@ pub struct CreateArgs {
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
     /// Network mode: none (a namespace with loopback only, the default for
-    /// now), host, container:NAME, ns:PATH
+    /// now), host, container:NAME, ns:PATH, pasta[:OPTIONS]
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
+    /// Publish a container's port(s) on the host:
+    /// [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTOCOL] (ports may be ranges A-B)
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
     /// Add a line to /etc/hosts: NAME[;NAME...]:IP
     #[arg(long)]
     pub add_host: Vec<String>,
@@ -193,13 +200,20 @@ impl CreateArgs {
             Some(("ns", path)) => {
                 anyhow::bail!("invalid --network ns:{path}: the path must be absolute")
             }
-            _ if matches!(arg.split(':').next(), Some("bridge" | "pasta" | "slirp4netns" | "private")) => {
+            None if arg == "pasta" => NetworkMode::Pasta(Vec::new()),
+            Some(("pasta", opts)) => NetworkMode::Pasta(
+                opts.split(',')
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ if matches!(arg.split(':').next(), Some("bridge" | "slirp4netns" | "private")) => {
                 anyhow::bail!(
-                    "--network {arg}: bridge and user-mode networks are not supported yet; use none, host, container:NAME or ns:PATH"
+                    "--network {arg}: bridge and slirp4netns networks are not supported yet; use none, host, container:NAME, ns:PATH or pasta"
                 )
             }
             _ => anyhow::bail!(
-                "--network {arg}: named networks are not supported yet; use none, host, container:NAME or ns:PATH"
+                "--network {arg}: named networks are not supported yet; use none, host, container:NAME, ns:PATH or pasta"
             ),
         })
     }
@@ -325,7 +339,16 @@ impl CreateArgs {
                 options: self.dns_option.clone(),
             },
             no_hosts: self.no_hosts,
-            ..Default::default()
+            ports: self
+                .publish
+                .iter()
+                .map(|p| crate::engine::container::ports::parse_publish(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .flatten()
+                .collect(),
+            publish_all: self.publish_all,
         };
         check_network(&config)?;
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {
@@ -369,6 +392,24 @@ fn check_network(c: &ContainerConfig) -> anyhow::Result<()> {
     if c.no_hosts && !c.add_hosts.is_empty() {
         anyhow::bail!("--no-hosts and --add-host cannot be set together");
     }
+    if (!c.ports.is_empty() || c.publish_all) && !c.network.can_publish() {
+        anyhow::bail!(
+            "invalid config provided: port publishing (-p/-P) is not possible with the network mode {}: publish with --network pasta",
+            match &c.network {
+                NetworkMode::Container(_) => "container".to_string(),
+                NetworkMode::Ns(_) => "ns".to_string(),
+                other => other.display(),
+            }
+        );
+    }
+    if matches!(c.network, NetworkMode::Pasta(_))
+        && c.ports
+            .iter()
+            .any(|p| p.protocol == crate::state::container::Protocol::Sctp)
+    {
+        anyhow::bail!("pasta cannot forward sctp ports: publish tcp or udp");
+    }
+    crate::engine::container::ports::check_conflicts(&c.ports).map_err(anyhow::Error::msg)?;
     let mode = match &c.network {
         NetworkMode::None => "none",
         NetworkMode::Container(_) => "container",

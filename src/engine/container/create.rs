@@ -207,6 +207,25 @@ impl Engine {
         let image =
             self.image_for_container(&opts.image, opts.pull, &opts.pull_options, observer)?;
         let image_config = self.image_config(&image)?;
+        if config.publish_all {
+            let exposed = image_config
+                .config
+                .as_ref()
+                .and_then(|c| c.exposed_ports.as_ref())
+                .map(|e| e.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            let mut more = crate::engine::container::ports::exposed(exposed)
+                .map_err(ContainerError::Invalid)?;
+            // What -p publishes already stays as given.
+            more.retain(|m| {
+                !config.ports.iter().any(|p| {
+                    p.protocol == m.protocol && p.pairs().any(|(c, _)| c == m.container_port)
+                })
+            });
+            config.ports.extend(more);
+        }
+        crate::engine::container::ports::assign_host_ports(&mut config.ports)
+            .map_err(ContainerError::Invalid)?;
         let args = resolve_args(&opts.config, &image_config);
         if args.is_empty() {
             return Err(ContainerError::Invalid(format!(

@@ -97,6 +97,28 @@ pub fn resolv_conf(base: &str, dns: &DnsConfig, loopback_reachable: bool) -> Str
     out
 }
 
+/// `text` (a resolv.conf) with `server` as its first name server.
+pub fn with_first_server(text: &str, server: &str) -> String {
+    let line = format!("nameserver {server}\n");
+    let mut out = String::new();
+    let mut placed = false;
+    for l in text.lines() {
+        if !placed && !l.starts_with("search") {
+            out.push_str(&line);
+            placed = true;
+        }
+        if l.split_whitespace().nth(1) == Some(server) && l.starts_with("nameserver") {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    if !placed {
+        out.push_str(&line);
+    }
+    out
+}
+
 /// The host's first address that is neither loopback nor link-local,
 /// IPv4 first (what host.containers.internal names).
 pub fn host_address() -> Option<IpAddr> {
@@ -138,14 +160,25 @@ pub fn write(
     if !c.no_hosts {
         let base = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let own = own_netns.then_some((hostname, name));
-        let text = hosts(&base, &c.add_hosts, host_address(), own);
+        // pasta gives the container the host's own addresses: the host's
+        // first address would name the container itself.
+        let host_addr = match c.network {
+            NetworkMode::Pasta(_) => None,
+            _ => host_address(),
+        };
+        let text = hosts(&base, &c.add_hosts, host_addr, own);
         let path = dir.join(HOSTS);
         put(&path, &text)?;
         out.push((path, "/etc/hosts"));
     }
     if c.network != NetworkMode::None {
         let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let text = resolv_conf(&base, &c.dns, !own_netns);
+        let mut text = resolv_conf(&base, &c.dns, !own_netns);
+        if matches!(c.network, NetworkMode::Pasta(_)) && c.dns.servers.is_empty() {
+            // pasta's forwarder first, then the host's servers (podman's
+            // way).
+            text = with_first_server(&text, crate::engine::container::pasta::DNS_FORWARD);
+        }
         let path = dir.join(RESOLV_CONF);
         put(&path, &text)?;
         out.push((path, "/etc/resolv.conf"));
@@ -219,6 +252,18 @@ mod tests {
         assert_eq!(
             resolv_conf(host, &dns, false),
             "nameserver 9.9.9.9\noptions ndots:2\n"
+        );
+    }
+
+    #[test]
+    fn pastas_forwarder_comes_first() {
+        assert_eq!(
+            with_first_server("search a\nnameserver 10.0.0.1\noptions x\n", "169.254.1.1"),
+            "search a\nnameserver 169.254.1.1\nnameserver 10.0.0.1\noptions x\n"
+        );
+        assert_eq!(
+            with_first_server("", "169.254.1.1"),
+            "nameserver 169.254.1.1\n"
         );
     }
 

@@ -260,6 +260,12 @@ impl Engine {
                 opts.namespaces.net = Namespace::Join(path.clone());
                 None
             }
+            // Made and connected by pasta before the runtime runs.
+            NetworkMode::Pasta(_) => {
+                opts.namespaces.net =
+                    Namespace::Join(rundir.join(crate::engine::container::pasta::NETNS));
+                None
+            }
             NetworkMode::Container(id) => {
                 let other = self.containers()?.get(id)?.ok_or_else(|| {
                     ContainerError::Invalid(format!(

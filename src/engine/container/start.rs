@@ -12,7 +12,7 @@ use chrono::Utc;
 use crate::engine::container::reconcile::process_start_time;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
-use crate::state::container::{ContainerRecord, LogDriver, Status};
+use crate::state::container::{ContainerRecord, LogDriver, NetworkMode, Status};
 use crate::storage::mount::RootfsPaths;
 
 /// The container's own process could not be started: podman's 126 (cannot
@@ -207,7 +207,34 @@ impl Engine {
         ) {
             let _ = runtime.delete(&rec.id, true);
         }
-        let spec = self.prepare_bundle(&rec, &bundle, console_size)?;
+        // pasta comes up while the bundle is prepared.
+        let pasta = match &rec.config.network {
+            NetworkMode::Pasta(extra) => Some(
+                crate::engine::container::pasta::spawn(
+                    &bundle,
+                    &rec.config.ports,
+                    extra,
+                    self.privilege() == crate::config::paths::Privilege::Root,
+                )
+                .map_err(ContainerError::Invalid)?,
+            ),
+            _ => None,
+        };
+        let spec = match self.prepare_bundle(&rec, &bundle, console_size) {
+            Ok(spec) => spec,
+            Err(e) => {
+                if let Some(p) = pasta {
+                    p.abort();
+                }
+                return Err(e);
+            }
+        };
+        if let Some(p) = pasta {
+            if let Err(e) = p.wait() {
+                self.release_resources(&rec);
+                return Err(ContainerError::Invalid(e));
+            }
+        }
         let started = self.launch_monitor(&rec, &bundle, &runtime, spec);
         let (pid, monitor_pid) = match started {
             Ok(x) => x,

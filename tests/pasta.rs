@@ -1,0 +1,315 @@
+//! `--network pasta` with published ports (`-p`, `-P`), root and
+//! rootless: fetch through a published port, a free host port chosen by
+//! skiff, and nothing left behind (no pasta, no namespace file) after the
+//! container stops, after `rm -f`, and after its monitor was killed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const IMAGE: &str = "skiff-test/busybox";
+
+/// A busybox httpd on port 80 serving "hello from NAME".
+fn httpd(name: &str) -> String {
+    format!(
+        "mkdir -p /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www"
+    )
+}
+
+/// Whether pasta can run here; prints why not otherwise.
+fn pasta_ready() -> bool {
+    if !containers_ready(&[]) {
+        return false;
+    }
+    if find_tool("pasta").is_none() {
+        if in_ci() {
+            panic!("pasta is not installed (Debian package passt; see .ci/run)");
+        }
+        skip("pasta is not installed (Debian package passt)");
+        return false;
+    }
+    let tun = std::ffi::CString::new("/dev/net/tun").expect("path");
+    if nix::unistd::access(
+        tun.as_c_str(),
+        nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK,
+    )
+    .is_err()
+    {
+        skip("/dev/net/tun is not readable and writable here");
+        return false;
+    }
+    true
+}
+
+/// GET / from 127.0.0.1:port, retried until an answer comes (at most 10 s).
+fn fetch(port: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })();
+        match got {
+            Ok(text) if text.starts_with("HTTP/1.") && text.contains(" 200 ") => return text,
+            other if Instant::now() > deadline => {
+                panic!("no HTTP answer on 127.0.0.1:{port}: {other:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+fn container_id(s: &Skiff, name: &str) -> String {
+    inspect_container(s, name, "{{.Id}}")
+}
+
+fn netns_file(s: &Skiff, id: &str) -> PathBuf {
+    s.runroot().join("containers").join(id).join("netns")
+}
+
+/// Live pasta processes of this installation (they name its run
+/// directory on their command line).
+fn pastas(s: &Skiff) -> Vec<String> {
+    processes_of(s)
+        .into_iter()
+        .filter(|p| p.contains("--netns"))
+        .collect()
+}
+
+#[track_caller]
+fn assert_gone(s: &Skiff, id: &str) {
+    wait_for(|| pastas(s).is_empty(), "pasta to exit");
+    assert!(!netns_file(s, id).exists(), "the namespace file is left");
+}
+
+#[test]
+fn publish_and_fetch_then_stop_and_start_again() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    let port = 19431;
+    let t = Instant::now();
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "pasta",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        IMAGE,
+        "sh",
+        "-c",
+        &httpd("web"),
+    ])
+    .ok();
+    let text = fetch(port);
+    eprintln!("run -d -p to the first answer: {:?}", t.elapsed());
+    assert!(text.contains("hello from web"), "{text}");
+    let id = container_id(&s, "web");
+    assert!(netns_file(&s, &id).exists());
+    assert_eq!(pastas(&s).len(), 1, "{:?}", pastas(&s));
+    // The container's resolver is pasta's forwarder first.
+    let resolv = s.run(["exec", "web", "cat", "/etc/resolv.conf"]).ok();
+    assert!(
+        resolv.lines().find(|l| l.starts_with("nameserver")) == Some("nameserver 169.254.1.1"),
+        "{resolv}"
+    );
+    // Stopping releases pasta (the monitor's cleanup) and the host port,
+    // so the next start can bind it again.
+    s.run(["stop", "-t", "0", "web"]).ok();
+    assert_gone(&s, &id);
+    s.run(["start", "web"]).ok();
+    assert!(fetch(port).contains("hello from web"));
+    s.run(["rm", "-f", "-t", "0", "web"]).ok();
+    assert_gone(&s, &id);
+    assert!(processes_of(&s).is_empty(), "{:?}", processes_of(&s));
+}
+
+#[test]
+fn a_free_host_port_is_chosen_and_shown_by_port() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "rnd",
+        "--network",
+        "pasta",
+        "-p",
+        "127.0.0.1::80",
+        "-P",
+        IMAGE,
+        "sh",
+        "-c",
+        &httpd("rnd"),
+    ])
+    .ok();
+    let out = s.run(["port", "rnd", "80"]).ok();
+    let port: u16 = out
+        .trim()
+        .strip_prefix("127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("port 80: {out}"));
+    assert_ne!(port, 0);
+    assert!(fetch(port).contains("hello from rnd"));
+    // -P published the image's exposed port on a free port of every address.
+    let all = s.run(["port", "rnd"]).ok();
+    assert!(
+        all.lines().any(|l| l.starts_with("8080/tcp -> 0.0.0.0:")),
+        "{all}"
+    );
+    let id = container_id(&s, "rnd");
+    s.run(["rm", "-f", "-t", "0", "rnd"]).ok();
+    assert_gone(&s, &id);
+}
+
+#[test]
+fn nothing_is_left_after_the_monitor_is_killed() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "k9",
+        "--network",
+        "pasta",
+        "-p",
+        "127.0.0.1:19433:80",
+        IMAGE,
+        "sh",
+        "-c",
+        &httpd("k9"),
+    ])
+    .ok();
+    assert!(fetch(19433).contains("hello from k9"));
+    let id = container_id(&s, "k9");
+    let monitor: i32 = inspect_container(&s, "k9", "{{.State.ConmonPid}}")
+        .parse()
+        .expect("monitor pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the monitor");
+    wait_for(|| !process_alive(monitor as u32), "the monitor to die");
+    s.run(["rm", "-f", "-t", "0", "k9"]).ok();
+    assert_gone(&s, &id);
+}
+
+#[test]
+fn a_container_that_exits_releases_pasta() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    let out = s
+        .run([
+            "run",
+            "--name",
+            "once",
+            "--network",
+            "pasta",
+            "-p",
+            "127.0.0.1:19434:80",
+            IMAGE,
+            "sh",
+            "-c",
+            "ip -o link | grep -c -v ': lo:'",
+        ])
+        .ok();
+    // An interface besides loopback, configured by pasta.
+    assert_eq!(out.trim(), "1", "{out}");
+    let id = container_id(&s, "once");
+    assert_gone(&s, &id);
+    s.run(["rm", "once"]).ok();
+}
+
+#[test]
+fn bad_publish_values_are_refused() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = busybox_skiff();
+    for bad in [
+        "x",
+        "80:",
+        "0",
+        "70000",
+        "8080-8081:80",
+        "90-80:80-90",
+        "80/icmp",
+        "1.2.3:80:80",
+    ] {
+        s.run(["create", "--network", "pasta", "-p", bad, IMAGE])
+            .fails_with(125, "invalid -p");
+    }
+    for mode in ["none", "host", "ns:/proc/self/ns/net"] {
+        s.run(["create", "--network", mode, "-p", "8080:80", IMAGE])
+            .fails_with(125, "port publishing");
+    }
+    // The default (none, for now) cannot publish either.
+    s.run(["create", "-P", IMAGE])
+        .fails_with(125, "port publishing");
+    s.run(["create", "--network", "pasta", "-p", "80/sctp", IMAGE])
+        .fails_with(125, "sctp");
+    s.run([
+        "create",
+        "--network",
+        "pasta",
+        "-p",
+        "9000:80",
+        "-p",
+        "9000:81",
+        IMAGE,
+    ])
+    .fails_with(125, "published twice");
+    assert_eq!(s.run(["ps", "-a", "-q"]).ok(), "");
+}
+
+#[test]
+fn a_host_port_in_use_fails_the_start_with_pastas_message() {
+    if !pasta_ready() {
+        return;
+    }
+    let s = busybox_skiff();
+    let _taken = std::net::TcpListener::bind("127.0.0.1:19435").expect("bind 19435");
+    let err = s
+        .run([
+            "run",
+            "-d",
+            "--name",
+            "busy",
+            "--network",
+            "pasta",
+            "-p",
+            "127.0.0.1:19435:80",
+            IMAGE,
+            "true",
+        ])
+        .fails_with(125, "pasta failed");
+    eprintln!("{err}");
+    assert!(!err.contains("syslog"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let id = container_id(&s, "busy");
+    assert_gone(&s, &id);
+    assert!(mounts_of(&s).is_empty(), "{:?}", mounts_of(&s));
+    s.run(["rm", "busy"]).ok();
+}
