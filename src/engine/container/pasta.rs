@@ -32,19 +32,10 @@ pub const DNS_FORWARD: &str = "169.254.1.1";
 
 /// The pasta program, from PATH (and the usual system directories).
 pub fn find() -> Result<PathBuf, String> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join("pasta"))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .ok_or_else(|| {
-            "--network pasta needs the pasta command, which is not installed (Debian package passt)"
-                .to_string()
-        })
+    crate::runtime::select::find_executable("pasta").ok_or_else(|| {
+        "--network pasta needs the pasta command, which is not installed (Debian package passt)"
+            .to_string()
+    })
 }
 
 /// pasta needs /dev/net/tun; say so plainly when it cannot be opened.
