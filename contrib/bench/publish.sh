@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# publish.sh - time from `run -d -p 127.0.0.1:PORT:80 IMAGE httpd` to the
+# first HTTP answer on that port, then `rm -f`, root and rootless, skiff
+# (--network pasta) and podman (its default network: a netavark bridge as
+# root, slirp4netns with rootlessport rootless) side by side on the same
+# busybox image from a local registry.
+#
+# usage: contrib/bench/publish.sh [RUNS]   (default 10; medians, with the
+#                                           fastest run beside them)
+# Needs: root, a release build (cargo build --release --workspace), pasta
+# (Debian package passt), the user skifftest with a subordinate id range,
+# docker-registry, skopeo, jq, curl, python3, busybox-static. podman is
+# compared when installed; as root it sets up its default bridge network,
+# which changes the host's firewall while its container runs.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+RUNS=${1:-10}
+WARMUP=2
+USER_NAME=${SKIFF_BENCH_USER:-skifftest}
+die() { echo "publish.sh: $*" >&2; exit 1; }
+# shellcheck source=contrib/bench/lib.sh
+. "$top/contrib/bench/lib.sh"
+
+[[ $(id -u) == 0 ]] || die "run as root (the rootless half switches to $USER_NAME)"
+id -u "$USER_NAME" >/dev/null 2>&1 || die "no user $USER_NAME (useradd -m $USER_NAME)"
+skiff=${SKIFF:-$top/target/release/skiff}
+[[ -x $skiff ]] || die "no release build at $skiff (cargo build --release --workspace)"
+for t in docker-registry skopeo jq curl python3 pasta; do
+    command -v "$t" >/dev/null || die "$t is not installed"
+done
+
+work=$(mktemp -d -t skiff-bench-publish.XXXXXX)
+chmod 755 "$work"
+regpid=
+podman_on=
+command -v podman >/dev/null && podman_on=1
+as_user() {
+    runuser -u "$USER_NAME" -- env -i PATH="$work/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
+        HOME="$work/u/home" XDG_RUNTIME_DIR="$work/u/xdg" LANG=C.UTF-8 \
+        CONTAINERS_CONF="$work/containers.conf" "$@"
+}
+as_root() { env CONTAINERS_CONF="$work/containers.conf" "$@"; }
+sk_root=("$work/bin/skiff" --root "$work/r/skiff/root" --runroot "$work/r/skiff/run")
+pm_root=(podman --root "$work/r/podman/root" --runroot "$work/r/podman/run")
+sk_user=("$work/bin/skiff" --root "$work/u/skiff/root" --runroot "$work/u/xdg/skiff")
+pm_user=(podman --root "$work/u/podman/root" --runroot "$work/u/xdg/podman")
+cleanup() {
+    stop_registry
+    "${sk_root[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+    as_user "${sk_user[@]}" system reset -f >/dev/null 2>&1 || true
+    if [[ -n $podman_on ]]; then
+        as_root "${pm_root[@]}" rm -af -t 0 >/dev/null 2>&1 || true
+        as_root "${pm_root[@]}" system reset -f >/dev/null 2>&1 || true
+        as_user "${pm_user[@]}" system reset -f >/dev/null 2>&1 || true
+    fi
+    pkill -u "$USER_NAME" -f "$work" 2>/dev/null || true
+    unmount_under "$work"
+    rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+mkdir -p "$work/bin"
+cp "$skiff" "$(dirname "$skiff")/skiff-conmon" "$(dirname "$skiff")/skiff-init" "$work/bin/"
+install -d -o "$USER_NAME" "$work/u" "$work/u/home"
+install -d -m 700 -o "$USER_NAME" "$work/u/xdg"
+printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+chmod 644 "$work/containers.conf"
+start_registry
+chmod -R a+rX "$work"
+
+# time_publish RUNNER PORT NETWORK ENGINE...: microseconds from run -d to
+# the first answer, one line per measured run (after the warm-up runs).
+# NETWORK is a --network value, or "" for the engine's default.
+time_publish() {
+    local runner=$1 port=$2 net=$3; shift 3
+    "$runner" bash -c '
+        port=$1; n=$2; ref=$3; net=$4; shift 4
+        netarg=()
+        [[ -z $net ]] || netarg=(--network "$net")
+        for _ in $(seq "$n"); do
+            t0=$EPOCHREALTIME
+            "$@" run -d --name bench-web "${netarg[@]}" -p "127.0.0.1:$port:80" "$ref" \
+                httpd -f -p 80 -h / >/dev/null || { echo "run failed: $*" >&2; exit 1; }
+            until curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/etc/hostname"; do
+                t=$EPOCHREALTIME
+                (( ${t/./} - ${t0/./} < 10000000 )) || { echo "no answer: $*" >&2; exit 1; }
+                sleep 0.002
+            done
+            t1=$EPOCHREALTIME
+            echo $(( ${t1/./} - ${t0/./} ))
+            "$@" rm -f -t 0 bench-web >/dev/null
+        done' sh "$port" "$((WARMUP + RUNS))" "$ref" "$net" "$@" | tail -n "$RUNS"
+}
+line() {
+    local label=$1; shift
+    local vals; vals=$(printf '%s\n' "$@")
+    printf '  %-44s %8s ms (%s)\n' "$label" "$(ms "$(median <<<"$vals")")" "$(ms "$(fastest <<<"$vals")")"
+}
+ratio() { awk -v a="$(median <<<"$(printf '%s\n' "$1")")" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }
+
+as_root "${sk_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+as_user "${sk_user[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+if [[ -n $podman_on ]]; then
+    as_root "${pm_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+    as_user "${pm_user[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+fi
+
+echo "run -d -p 127.0.0.1:PORT:80 $ref httpd, to the first HTTP answer: median (fastest) of $RUNS runs, after $WARMUP warm-up runs"
+mapfile -t a < <(time_publish as_root 18931 pasta "${sk_root[@]}")
+echo " root:"
+line "skiff --network pasta" "${a[@]}"
+if [[ -n $podman_on ]]; then
+    mapfile -t b < <(time_publish as_root 18932 "" "${pm_root[@]}" --runtime runc)
+    line "podman (default network: netavark bridge)" "${b[@]}"
+    printf '  %-44s %8s\n' "podman / skiff" "$(ratio "$(printf '%s\n' "${b[@]}")" "$(median <<<"$(printf '%s\n' "${a[@]}")")")"
+fi
+mapfile -t c < <(time_publish as_user 18933 pasta "${sk_user[@]}")
+echo " rootless ($USER_NAME):"
+line "skiff --network pasta" "${c[@]}"
+if [[ -n $podman_on ]]; then
+    mapfile -t d < <(time_publish as_user 18934 "" "${pm_user[@]}" --runtime runc)
+    line "podman (default: slirp4netns, rootlessport)" "${d[@]}"
+    printf '  %-44s %8s\n' "podman / skiff" "$(ratio "$(printf '%s\n' "${d[@]}")" "$(median <<<"$(printf '%s\n' "${c[@]}")")")"
+fi
