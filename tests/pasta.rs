@@ -21,6 +21,16 @@ fn httpd(name: &str) -> String {
     )
 }
 
+/// `run -d --name NAME --network pasta FLAGS... IMAGE` with the httpd of
+/// [`httpd`].
+fn run_web(s: &Skiff, name: &str, flags: &[&str]) {
+    let script = httpd(name);
+    let mut argv = vec!["run", "-d", "--name", name, "--network", "pasta"];
+    argv.extend_from_slice(flags);
+    argv.extend([IMAGE, "sh", "-c", &script]);
+    s.run(argv).ok();
+}
+
 /// Whether pasta can run here; prints why not otherwise.
 fn pasta_ready() -> bool {
     if !containers_ready(&[]) {
@@ -99,21 +109,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
     let s = busybox_skiff();
     let port = 19431;
     let t = Instant::now();
-    s.run([
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "--network",
-        "pasta",
-        "-p",
-        &format!("127.0.0.1:{port}:80"),
-        IMAGE,
-        "sh",
-        "-c",
-        &httpd("web"),
-    ])
-    .ok();
+    run_web(&s, "web", &["-p", &format!("127.0.0.1:{port}:80")]);
     let text = fetch(port);
     eprintln!("run -d -p to the first answer: {:?}", t.elapsed());
     assert!(text.contains("hello from web"), "{text}");
@@ -143,22 +139,7 @@ fn a_free_host_port_is_chosen_and_shown_by_port() {
         return;
     }
     let s = busybox_skiff();
-    s.run([
-        "run",
-        "-d",
-        "--name",
-        "rnd",
-        "--network",
-        "pasta",
-        "-p",
-        "127.0.0.1::80",
-        "-P",
-        IMAGE,
-        "sh",
-        "-c",
-        &httpd("rnd"),
-    ])
-    .ok();
+    run_web(&s, "rnd", &["-p", "127.0.0.1::80", "-P"]);
     let out = s.run(["port", "rnd", "80"]).ok();
     let port: u16 = out
         .trim()
@@ -184,21 +165,7 @@ fn nothing_is_left_after_the_monitor_is_killed() {
         return;
     }
     let s = busybox_skiff();
-    s.run([
-        "run",
-        "-d",
-        "--name",
-        "k9",
-        "--network",
-        "pasta",
-        "-p",
-        "127.0.0.1:19433:80",
-        IMAGE,
-        "sh",
-        "-c",
-        &httpd("k9"),
-    ])
-    .ok();
+    run_web(&s, "k9", &["-p", "127.0.0.1:19433:80"]);
     assert!(fetch(19433).contains("hello from k9"));
     let id = container_id(&s, "k9");
     let monitor: i32 = inspect_container(&s, "k9", "{{.State.ConmonPid}}")

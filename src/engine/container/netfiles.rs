@@ -56,8 +56,14 @@ pub fn hosts(
 }
 
 /// What /etc/resolv.conf gets: `dns` over the host's `base`; loopback
-/// servers dropped unless `loopback_reachable`.
-pub fn resolv_conf(base: &str, dns: &DnsConfig, loopback_reachable: bool) -> String {
+/// servers dropped unless `loopback_reachable`; `first` (a forwarder of
+/// the network's, such as pasta's) ahead of the host's servers.
+pub fn resolv_conf(
+    base: &str,
+    dns: &DnsConfig,
+    loopback_reachable: bool,
+    first: Option<&str>,
+) -> String {
     let mut servers: Vec<String> = Vec::new();
     let mut search: Vec<String> = Vec::new();
     let mut options: Vec<String> = Vec::new();
@@ -74,8 +80,14 @@ pub fn resolv_conf(base: &str, dns: &DnsConfig, loopback_reachable: bool) -> Str
     }
     if !dns.servers.is_empty() {
         servers = dns.servers.iter().map(IpAddr::to_string).collect();
-    } else if !loopback_reachable {
-        servers.retain(|s| s.parse::<IpAddr>().map_or(true, |ip| !ip.is_loopback()));
+    } else {
+        if !loopback_reachable {
+            servers.retain(|s| s.parse::<IpAddr>().map_or(true, |ip| !ip.is_loopback()));
+        }
+        if let Some(first) = first {
+            servers.retain(|s| s != first);
+            servers.insert(0, first.to_string());
+        }
     }
     if !dns.search.is_empty() {
         // "." alone means no search domains at all.
@@ -93,28 +105,6 @@ pub fn resolv_conf(base: &str, dns: &DnsConfig, loopback_reachable: bool) -> Str
     }
     if !options.is_empty() {
         let _ = writeln!(out, "options {}", options.join(" "));
-    }
-    out
-}
-
-/// `text` (a resolv.conf) with `server` as its first name server.
-pub fn with_first_server(text: &str, server: &str) -> String {
-    let line = format!("nameserver {server}\n");
-    let mut out = String::new();
-    let mut placed = false;
-    for l in text.lines() {
-        if !placed && !l.starts_with("search") {
-            out.push_str(&line);
-            placed = true;
-        }
-        if l.split_whitespace().nth(1) == Some(server) && l.starts_with("nameserver") {
-            continue;
-        }
-        out.push_str(l);
-        out.push('\n');
-    }
-    if !placed {
-        out.push_str(&line);
     }
     out
 }
@@ -173,12 +163,10 @@ pub fn write(
     }
     if c.network != NetworkMode::None {
         let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let mut text = resolv_conf(&base, &c.dns, !own_netns);
-        if matches!(c.network, NetworkMode::Pasta(_)) && c.dns.servers.is_empty() {
-            // pasta's forwarder first, then the host's servers (podman's
-            // way).
-            text = with_first_server(&text, crate::engine::container::pasta::DNS_FORWARD);
-        }
+        // pasta's forwarder first, then the host's servers (podman's way).
+        let first = matches!(c.network, NetworkMode::Pasta(_))
+            .then_some(crate::engine::container::pasta::DNS_FORWARD);
+        let text = resolv_conf(&base, &c.dns, !own_netns, first);
         let path = dir.join(RESOLV_CONF);
         put(&path, &text)?;
         out.push((path, "/etc/resolv.conf"));
@@ -237,11 +225,11 @@ mod tests {
         let host =
             "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n";
         assert_eq!(
-            resolv_conf(host, &DnsConfig::default(), false),
+            resolv_conf(host, &DnsConfig::default(), false, None),
             "search corp.example\nnameserver 10.0.0.1\noptions edns0\n"
         );
         assert_eq!(
-            resolv_conf(host, &DnsConfig::default(), true),
+            resolv_conf(host, &DnsConfig::default(), true, None),
             "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n"
         );
         let dns = DnsConfig {
@@ -250,19 +238,20 @@ mod tests {
             options: vec!["ndots:2".into()],
         };
         assert_eq!(
-            resolv_conf(host, &dns, false),
+            resolv_conf(host, &dns, false, None),
             "nameserver 9.9.9.9\noptions ndots:2\n"
         );
     }
 
     #[test]
     fn pastas_forwarder_comes_first() {
+        let host = "search a\nnameserver 10.0.0.1\nnameserver 169.254.1.1\noptions x\n";
         assert_eq!(
-            with_first_server("search a\nnameserver 10.0.0.1\noptions x\n", "169.254.1.1"),
+            resolv_conf(host, &DnsConfig::default(), false, Some("169.254.1.1")),
             "search a\nnameserver 169.254.1.1\nnameserver 10.0.0.1\noptions x\n"
         );
         assert_eq!(
-            with_first_server("", "169.254.1.1"),
+            resolv_conf("", &DnsConfig::default(), false, Some("169.254.1.1")),
             "nameserver 169.254.1.1\n"
         );
     }
