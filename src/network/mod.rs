@@ -1,0 +1,5 @@
+//! Networks: the bridges skiff builds for root (and inside the rootless
+//! network namespace), their addresses, firewall rules and names.
+//!
+//! Layering: `engine -> network -> sys`. Nothing here knows about
+//! containers' records; the engine hands over plain descriptions.
