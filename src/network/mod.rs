@@ -4,4 +4,5 @@
 //! Layering: `engine -> network -> sys`. Nothing here knows about
 //! containers' records; the engine hands over plain descriptions.
 
+pub mod firewall;
 pub mod netlink;
