@@ -3,3 +3,5 @@
 //!
 //! Layering: `engine -> network -> sys`. Nothing here knows about
 //! containers' records; the engine hands over plain descriptions.
+
+pub mod dns;
