@@ -487,4 +487,41 @@ mod tests {
             assert_eq!(p.opt().is_some(), edns);
         }
     }
+
+    /// Queries come from any process on the network: mangled ones (bytes
+    /// flipped, cut, compression pointers anywhere) never panic the server.
+    #[test]
+    fn mangled_queries_never_panic() {
+        let entries = [entry("a", Some("10.89.0.2"), Some("fd00::2"), &["web"])];
+        let z = zone(&entries, Upstream::Some);
+        let seeds = [
+            query("web.dns.podman", QTYPE::TYPE(TYPE::A), true),
+            query("2.0.89.10.in-addr.arpa", QTYPE::TYPE(TYPE::PTR), false),
+            query("example.org", QTYPE::ANY, true),
+        ];
+        // xorshift: the same cases on every run.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..30_000 {
+            let mut q = seeds[round % seeds.len()].clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % q.len();
+                match next() % 4 {
+                    0 => q[at] = next() as u8,
+                    1 => q[at] = 0xc0 | (next() as u8 & 0x3f),
+                    2 => q.truncate(at.max(1)),
+                    _ => q.insert(at, next() as u8),
+                }
+            }
+            for transport in [Transport::Udp, Transport::Tcp] {
+                let _ = answer(&q, &z, transport);
+            }
+            let _ = server_failure(&q);
+        }
+    }
 }

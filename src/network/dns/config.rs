@@ -252,7 +252,7 @@ fn network_path(dir: &Path, network: &str) -> Result<PathBuf, ConfigError> {
 /// Add a container's entry to `network`'s file, or replace the entry with
 /// the same id. A missing file is created with `listen` and `upstream`; an
 /// existing one takes them too (the network's gateways and the resolvers
-/// of the latest container win).
+/// of the latest container win). The directory is made if missing.
 pub fn add_entry(
     dir: &Path,
     network: &str,
@@ -265,6 +265,10 @@ pub fn add_entry(
     if listen.is_empty() {
         return Err(ConfigError::NoListen);
     }
+    std::fs::create_dir_all(dir).map_err(|source| ConfigError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
     let _lock = lock(dir)?;
     let mut file = NetworkFile::read(&path)?.unwrap_or_default();
     file.listen = listen.to_vec();

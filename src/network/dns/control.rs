@@ -71,8 +71,17 @@ pub enum SyncError {
 /// The server is run as `exe args...`, detached (a session of its own,
 /// stdio on /dev/null, messages in `dir/.server.log`) in the caller's
 /// network namespace; `args` reach [`serve`](super::serve) with `dir`
-/// (`skiff dns-server DIR`).
+/// (`skiff dns-server DIR`). The process stays the caller's child, not
+/// waited for: a long-lived caller reaps it.
+///
+/// An address the server could not bind is reported as
+/// [`SyncError::Bind`]; the server goes on serving the other networks and
+/// tries again at the next sync.
 pub fn sync_server(dir: &Path, exe: &Path, args: &[OsString]) -> Result<(), SyncError> {
+    if !dir.exists() {
+        // No files were ever written: there is no server to tell.
+        return Ok(());
+    }
     let _lock = config::lock(dir)?;
     let networks = config::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_owned(),

@@ -74,6 +74,9 @@ pub fn serve(dir: &Path) -> Result<(), ServeError> {
         ids: Ids::open().map_err(ServeError::Random)?,
     };
     let result = server.run(&signals);
+    // The sockets close before the status goes: whoever waits for that
+    // may bind the addresses again.
+    drop(server);
     // Only a status of this process goes (a server started since keeps its).
     if Status::read(dir)
         .ok()
@@ -175,10 +178,9 @@ impl Server {
             fds.push(PollFd::new(l.tcp.as_fd(), PollFlags::POLLIN));
         }
         for (i, c) in self.connections.iter().enumerate() {
-            let mut flags = PollFlags::POLLIN;
-            if c.wants_write() {
-                flags |= PollFlags::POLLOUT;
-            }
+            let Some(flags) = c.interest() else {
+                continue;
+            };
             sources.push(Source::Connection(i));
             fds.push(PollFd::new(c.stream.as_fd(), flags));
         }
@@ -296,7 +298,9 @@ impl Server {
         {
             zone.entries.extend(n.entries.iter());
             for r in &n.upstream {
-                if !resolvers.contains(r) {
+                // A resolver that is this server would ask itself forever.
+                let is_self = self.networks.iter().any(|(_, m)| m.listen.contains(r));
+                if !is_self && !resolvers.contains(r) {
                     resolvers.push(*r);
                 }
             }
@@ -370,6 +374,10 @@ impl Server {
         let Some(conn) = self.connections.get_mut(i) else {
             return;
         };
+        if flags.intersects(PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            self.connections.swap_remove(i);
+            return;
+        }
         let messages = if flags.intersects(PollFlags::POLLIN | PollFlags::POLLHUP) {
             match conn.read() {
                 Ok(m) => m,

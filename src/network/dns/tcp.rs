@@ -6,6 +6,8 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use nix::poll::PollFlags;
+
 /// How long a connection may sit without a query or an answer pending.
 pub(crate) const IDLE: Duration = Duration::from_secs(10);
 
@@ -99,8 +101,16 @@ impl Connection {
         Ok(())
     }
 
-    pub fn wants_write(&self) -> bool {
-        !self.output.is_empty()
+    /// What to poll the connection for; `None` once the client has closed
+    /// its side and nothing waits to be sent (polling it then would report
+    /// the end of file again and again).
+    pub fn interest(&self) -> Option<PollFlags> {
+        match (self.eof, self.output.is_empty()) {
+            (false, true) => Some(PollFlags::POLLIN),
+            (false, false) => Some(PollFlags::POLLIN | PollFlags::POLLOUT),
+            (true, false) => Some(PollFlags::POLLOUT),
+            (true, true) => None,
+        }
     }
 
     /// Nothing more will come or go: the client closed its side and every
