@@ -138,6 +138,10 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Internal: the DNS server of a directory of network files, started
+    /// by skiff itself (see `network::dns`)
+    #[command(hide = true, name = "dns-server")]
+    DnsServer { dir: PathBuf },
 }
 
 /// What a command needs: the parsed global options and, opened on demand,
@@ -281,5 +285,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completion(a) => completion::run(a),
         Command::Login(a) => login::run(&ctx, a),
         Command::Logout(a) => logout::run(&ctx, a),
+        Command::DnsServer { dir } => {
+            crate::network::dns::serve(&dir).context("DNS server")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -4,5 +4,6 @@
 //! Layering: `engine -> network -> sys`. Nothing here knows about
 //! containers' records; the engine hands over plain descriptions.
 
+pub mod dns;
 pub mod firewall;
 pub mod netlink;

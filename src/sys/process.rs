@@ -8,10 +8,29 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 
+/// The session a spawned helper belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// The caller's (the helper dies with the caller's terminal).
+    Inherit,
+    /// A new one it leads: detached from the caller's terminal and its
+    /// signals, so that it outlives the caller (setsid(2)).
+    New,
+}
+
 /// Spawn `cmd` with each `(fd, target)` duplicated onto `target` in the
 /// child. Every other descriptor skiff holds is close-on-exec, so only stdio
 /// and these reach the child.
-pub fn spawn_with_fds(mut cmd: Command, fds: &[(BorrowedFd<'_>, RawFd)]) -> io::Result<Child> {
+pub fn spawn_with_fds(cmd: Command, fds: &[(BorrowedFd<'_>, RawFd)]) -> io::Result<Child> {
+    spawn_in_session(cmd, fds, Session::Inherit)
+}
+
+/// [`spawn_with_fds`], in the session chosen.
+pub fn spawn_in_session(
+    mut cmd: Command,
+    fds: &[(BorrowedFd<'_>, RawFd)],
+    session: Session,
+) -> io::Result<Child> {
     // Prepared before fork: the closure below must not allocate.
     let pairs: Vec<(RawFd, RawFd)> = fds.iter().map(|(fd, t)| (fd.as_raw_fd(), *t)).collect();
     if pairs.iter().any(|(_, t)| *t <= 2) {
@@ -21,10 +40,13 @@ pub fn spawn_with_fds(mut cmd: Command, fds: &[(BorrowedFd<'_>, RawFd)]) -> io::
         ));
     }
     // SAFETY: the closure runs in the child between fork and exec. It only
-    // calls dup2/fcntl (async-signal-safe) on descriptors that stay open in
-    // the parent for the duration of spawn, and does not allocate.
+    // calls setsid/dup2/fcntl (async-signal-safe) on descriptors that stay
+    // open in the parent for the duration of spawn, and does not allocate.
     unsafe {
         cmd.pre_exec(move || {
+            if session == Session::New && libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
             for &(src, target) in &pairs {
                 if src == target {
                     // dup2 onto itself keeps CLOEXEC: clear it instead.
