@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # publish.sh - time from `run -d -p 127.0.0.1:PORT:80 IMAGE httpd` to the
 # first HTTP answer on that port, then `rm -f`, root and rootless, skiff
-# (--network pasta) and podman (its default network: a netavark bridge as
-# root, slirp4netns with rootlessport rootless) side by side on the same
-# busybox image from a local registry.
+# (--network pasta and --network slirp4netns) and podman (its default
+# network: a netavark bridge as root, slirp4netns with rootlessport
+# rootless) side by side on the same busybox image from a local registry.
 #
 # usage: contrib/bench/publish.sh [RUNS]   (default 10; medians, with the
 #                                           fastest run beside them)
 # Needs: root, a release build (cargo build --release --workspace), pasta
-# (Debian package passt), the user skifftest with a subordinate id range,
-# docker-registry, skopeo, jq, curl, python3, busybox-static. podman is
-# compared when installed; as root it sets up its default bridge network,
-# which changes the host's firewall while its container runs.
+# (Debian package passt), slirp4netns, the user skifftest with a
+# subordinate id range, docker-registry, skopeo, jq, curl, python3,
+# busybox-static. podman is compared when installed (SKIFF_BENCH_PODMAN=0
+# leaves it out); as root it sets up its default bridge network, which
+# changes the host's firewall while its container runs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-10}
@@ -25,7 +26,7 @@ die() { echo "publish.sh: $*" >&2; exit 1; }
 id -u "$USER_NAME" >/dev/null 2>&1 || die "no user $USER_NAME (useradd -m $USER_NAME)"
 skiff=${SKIFF:-$top/target/release/skiff}
 [[ -x $skiff ]] || die "no release build at $skiff (cargo build --release --workspace)"
-for t in docker-registry skopeo jq curl python3 pasta; do
+for t in docker-registry skopeo jq curl python3 pasta slirp4netns; do
     command -v "$t" >/dev/null || die "$t is not installed"
 done
 
@@ -33,7 +34,7 @@ work=$(mktemp -d -t skiff-bench-publish.XXXXXX)
 chmod 755 "$work"
 regpid=
 podman_on=
-command -v podman >/dev/null && podman_on=1
+[[ ${SKIFF_BENCH_PODMAN:-1} == 0 ]] || ! command -v podman >/dev/null || podman_on=1
 as_user() {
     runuser -u "$USER_NAME" -- env -i PATH="$work/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
         HOME="$work/u/home" XDG_RUNTIME_DIR="$work/u/xdg" LANG=C.UTF-8 \
@@ -107,16 +108,20 @@ fi
 
 echo "run -d -p 127.0.0.1:PORT:80 $ref httpd, to the first HTTP answer: median (fastest) of $RUNS runs, after $WARMUP warm-up runs"
 mapfile -t a < <(time_publish as_root 18931 pasta "${sk_root[@]}")
+mapfile -t e < <(time_publish as_root 18935 slirp4netns "${sk_root[@]}")
 echo " root:"
 line "skiff --network pasta" "${a[@]}"
+line "skiff --network slirp4netns" "${e[@]}"
 if [[ -n $podman_on ]]; then
     mapfile -t b < <(time_publish as_root 18932 "" "${pm_root[@]}" --runtime runc)
     line "podman (default network: netavark bridge)" "${b[@]}"
     printf '  %-44s %8s\n' "podman / skiff" "$(ratio "$(printf '%s\n' "${b[@]}")" "$(median <<<"$(printf '%s\n' "${a[@]}")")")"
 fi
 mapfile -t c < <(time_publish as_user 18933 pasta "${sk_user[@]}")
+mapfile -t f < <(time_publish as_user 18936 slirp4netns "${sk_user[@]}")
 echo " rootless ($USER_NAME):"
 line "skiff --network pasta" "${c[@]}"
+line "skiff --network slirp4netns" "${f[@]}"
 if [[ -n $podman_on ]]; then
     mapfile -t d < <(time_publish as_user 18934 "" "${pm_user[@]}" --runtime runc)
     line "podman (default: slirp4netns, rootlessport)" "${d[@]}"

@@ -174,6 +174,24 @@ pub enum NetworkMode {
     /// which also forwards the published ports; the user's extra pasta
     /// options (`pasta:OPT,OPT`).
     Pasta(Vec<String>),
+    /// A namespace of its own connected by slirp4netns, which also
+    /// forwards the published ports (`slirp4netns:OPT=VALUE,...`).
+    Slirp4netns(SlirpOptions),
+}
+
+/// The options of `--network slirp4netns`, as checked at create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlirpOptions {
+    /// The container may reach the host's loopback at the gateway.
+    pub allow_host_loopback: bool,
+    pub enable_ipv6: bool,
+    /// The IPv4 network, `ADDRESS/PREFIX` (none: slirp4netns's 10.0.2.0/24).
+    pub cidr: Option<String>,
+    pub mtu: u32,
+    /// The host address (or interface) outbound IPv4 traffic leaves from.
+    pub outbound_addr: Option<String>,
+    /// The same for IPv6.
+    pub outbound_addr6: Option<String>,
 }
 
 impl NetworkMode {
@@ -185,12 +203,13 @@ impl NetworkMode {
             NetworkMode::Container(id) => format!("container:{id}"),
             NetworkMode::Ns(p) => format!("ns:{}", p.display()),
             NetworkMode::Pasta(_) => "pasta".into(),
+            NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
         }
     }
 
     /// Whether ports can be published into this mode's namespace.
     pub fn can_publish(&self) -> bool {
-        matches!(self, NetworkMode::Pasta(_))
+        matches!(self, NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_))
     }
 }
 

@@ -39,21 +39,28 @@ pub fn spawn_in_session(
             "descriptors 0 to 2 are the child's stdio",
         ));
     }
+    let above = pairs.iter().map(|(_, t)| *t).max().unwrap_or(2) + 1;
+    let mut moved: Vec<RawFd> = vec![-1; pairs.len()];
     // SAFETY: the closure runs in the child between fork and exec. It only
-    // calls setsid/dup2/fcntl (async-signal-safe) on descriptors that stay
-    // open in the parent for the duration of spawn, and does not allocate.
+    // calls setsid/fcntl/dup2 (async-signal-safe) on descriptors that stay open in
+    // the parent for the duration of spawn, and writes into a vector
+    // allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
             if session == Session::New && libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
-            for &(src, target) in &pairs {
-                if src == target {
-                    // dup2 onto itself keeps CLOEXEC: clear it instead.
-                    if libc::fcntl(src, libc::F_SETFD, 0) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                } else if libc::dup2(src, target) < 0 {
+            // Every source out of the way of every target first: a source
+            // may sit on another pair's target.
+            for (slot, &(src, _)) in moved.iter_mut().zip(&pairs) {
+                *slot = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, above);
+                if *slot < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            // dup2 clears close-on-exec on the target.
+            for (&high, &(_, target)) in moved.iter().zip(&pairs) {
+                if libc::dup2(high, target) < 0 {
                     return Err(io::Error::last_os_error());
                 }
             }
@@ -191,5 +198,31 @@ mod tests {
         assert!(child.wait().expect("wait").success());
         let err = spawn_with_fds(Command::new("true"), &[(std::io::stdin().as_fd(), 1)]);
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn descriptors_may_trade_numbers() {
+        // Each source sits on the other's target.
+        let (r1, w1) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (r2, w2) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (a, b) = (w1.as_raw_fd(), w2.as_raw_fd());
+        let mut cmd = Command::new("sh");
+        // (Through /proc: the shell's `>&N` takes one digit only.)
+        cmd.args([
+            "-c",
+            &format!("echo one >/proc/self/fd/{b}; echo two >/proc/self/fd/{a}"),
+        ]);
+        let mut child = spawn_with_fds(cmd, &[(w1.as_fd(), b), (w2.as_fd(), a)]).expect("spawn");
+        drop((w1, w2));
+        let read = |r: std::os::fd::OwnedFd| {
+            let mut out = String::new();
+            std::fs::File::from(r)
+                .read_to_string(&mut out)
+                .expect("read");
+            out
+        };
+        assert!(child.wait().expect("wait").success());
+        assert_eq!(read(r1), "one\n");
+        assert_eq!(read(r2), "two\n");
     }
 }

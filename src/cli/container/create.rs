@@ -133,7 +133,8 @@ pub struct CreateArgs {
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
     /// Network mode: none (a namespace with loopback only, the default for
-    /// now), host, container:NAME, ns:PATH, pasta[:OPTIONS]
+    /// now), host, container:NAME, ns:PATH, pasta[:OPTIONS],
+    /// slirp4netns[:OPTION=VALUE,...]
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
     /// Publish a container's port(s) on the host:
@@ -207,13 +208,20 @@ impl CreateArgs {
                     .map(str::to_string)
                     .collect(),
             ),
-            _ if matches!(arg.split(':').next(), Some("bridge" | "slirp4netns" | "private")) => {
+            None if arg == "slirp4netns" => NetworkMode::Slirp4netns(
+                crate::engine::container::slirp::parse_options("").map_err(anyhow::Error::msg)?,
+            ),
+            Some(("slirp4netns", opts)) => NetworkMode::Slirp4netns(
+                crate::engine::container::slirp::parse_options(opts)
+                    .map_err(|e| anyhow::anyhow!("invalid --network {arg}: {e}"))?,
+            ),
+            _ if matches!(arg.split(':').next(), Some("bridge" | "private")) => {
                 anyhow::bail!(
-                    "--network {arg}: bridge and slirp4netns networks are not supported yet; use none, host, container:NAME, ns:PATH or pasta"
+                    "--network {arg}: bridge networks are not supported yet; use none, host, container:NAME, ns:PATH, pasta or slirp4netns"
                 )
             }
             _ => anyhow::bail!(
-                "--network {arg}: named networks are not supported yet; use none, host, container:NAME, ns:PATH or pasta"
+                "--network {arg}: named networks are not supported yet; use none, host, container:NAME, ns:PATH, pasta or slirp4netns"
             ),
         })
     }
@@ -394,7 +402,7 @@ fn check_network(c: &ContainerConfig) -> anyhow::Result<()> {
     }
     if (!c.ports.is_empty() || c.publish_all) && !c.network.can_publish() {
         anyhow::bail!(
-            "invalid config provided: port publishing (-p/-P) is not possible with the network mode {}: publish with --network pasta",
+            "invalid config provided: port publishing (-p/-P) is not possible with the network mode {}: publish with --network pasta or slirp4netns",
             match &c.network {
                 NetworkMode::Container(_) => "container".to_string(),
                 NetworkMode::Ns(_) => "ns".to_string(),
@@ -402,12 +410,25 @@ fn check_network(c: &ContainerConfig) -> anyhow::Result<()> {
             }
         );
     }
-    if matches!(c.network, NetworkMode::Pasta(_))
+    if c.network.can_publish()
         && c.ports
             .iter()
             .any(|p| p.protocol == crate::state::container::Protocol::Sctp)
     {
-        anyhow::bail!("pasta cannot forward sctp ports: publish tcp or udp");
+        anyhow::bail!(
+            "{} cannot forward sctp ports: publish tcp or udp",
+            c.network.display()
+        );
+    }
+    if let Some(p) = c
+        .ports
+        .iter()
+        .find(|p| matches!(c.network, NetworkMode::Slirp4netns(_)) && p.host_ip.contains(':'))
+    {
+        anyhow::bail!(
+            "slirp4netns publishes on IPv4 host addresses only, not on [{}]",
+            p.host_ip
+        );
     }
     crate::engine::container::ports::check_conflicts(&c.ports).map_err(anyhow::Error::msg)?;
     let mode = match &c.network {

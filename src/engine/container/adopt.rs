@@ -26,6 +26,9 @@ use crate::sys::clone::{exit_now, fork};
 /// The descriptor numbers conmon's protocol names in the environment.
 const SYNC_FD: RawFd = 3;
 const START_FD: RawFd = 4;
+/// Where the monitor gets a descriptor it is to hold while the container
+/// runs (it keeps whatever it inherits until then).
+pub const HOLD_FD: RawFd = 5;
 
 /// How the container's stdio is made.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +49,8 @@ pub struct Plan<'a> {
     /// The monitor's command line and environment (sync and start pipes
     /// named as 3 and 4).
     pub monitor: &'a Command,
+    /// Passed to the monitor as [`HOLD_FD`].
+    pub hold: Option<OwnedFd>,
 }
 
 /// Whether this process has one thread: forking without exec is only
@@ -57,7 +62,8 @@ pub fn single_threaded() -> bool {
 /// Fork the monitor-to-be; returns once the middle process has exited.
 /// `sync` and `start` are the write end of the sync pipe and the read end
 /// of the start pipe; the caller keeps the other ends.
-pub fn launch(plan: Plan<'_>, sync: OwnedFd, start: OwnedFd) -> std::io::Result<()> {
+pub fn launch(mut plan: Plan<'_>, sync: OwnedFd, start: OwnedFd) -> std::io::Result<()> {
+    let hold = plan.hold.take();
     let program = CString::new(plan.monitor.get_program().as_bytes())?;
     let mut argv = vec![program.clone()];
     for a in plan.monitor.get_args() {
@@ -79,6 +85,7 @@ pub fn launch(plan: Plan<'_>, sync: OwnedFd, start: OwnedFd) -> std::io::Result<
         Some(middle) => {
             drop(sync);
             drop(start);
+            drop(hold);
             // The middle process exits as soon as it has forked.
             let _ = nix::sys::wait::waitpid(middle, None);
             Ok(())
@@ -91,16 +98,17 @@ pub fn launch(plan: Plan<'_>, sync: OwnedFd, start: OwnedFd) -> std::io::Result<
             }
             let sync = sync.into_raw_fd();
             let start = start.into_raw_fd();
+            let hold = hold.map(IntoRawFd::into_raw_fd);
             let _ = nix::unistd::setsid();
             // Only what the monitor gets stays open: the caller's other
             // descriptors (its locks above all) must not live on in the
             // init.
-            let report_fd = match keep_only(sync, start) {
+            let report_fd = match keep_only(sync, start, hold) {
                 Ok(()) => SYNC_FD,
                 Err(_) => sync,
             };
             let err = match report_fd {
-                SYNC_FD => grandchild(plan, &program, &argv, env),
+                SYNC_FD => grandchild(plan, &program, &argv, env, hold.map(|_| HOLD_FD)),
                 _ => "preparing the monitor's descriptors".to_string(),
             };
             let report = serde_json::json!({"data": -1, "message": err});
@@ -113,13 +121,15 @@ pub fn launch(plan: Plan<'_>, sync: OwnedFd, start: OwnedFd) -> std::io::Result<
     }
 }
 
-/// Runs in the grandchild, with the sync pipe on 3 and the start pipe on
-/// 4: returns only on failure, with the message.
+/// Runs in the grandchild, with the sync pipe on 3, the start pipe on 4
+/// (and the descriptor to hold on `held`, 5): returns only on
+/// failure, with the message.
 fn grandchild(
     plan: Plan<'_>,
     program: &CString,
     argv: &[CString],
     env: Vec<(OsString, OsString)>,
+    held: Option<RawFd>,
 ) -> String {
     let stdio = match Stdio::make(plan.stdio) {
         Ok(s) => s,
@@ -167,7 +177,7 @@ fn grandchild(
         })
         .collect();
     envp.extend(CString::new(format!("_SKIFF_ADOPT={adopt}")));
-    for fd in [SYNC_FD, START_FD] {
+    for fd in [Some(SYNC_FD), Some(START_FD), held].into_iter().flatten() {
         let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::empty()));
     }
     let e = nix::unistd::execve(program, argv, &envp).unwrap_err();
@@ -179,15 +189,25 @@ fn grandchild(
     ))
 }
 
-/// Moves the sync pipe to 3 and the start pipe to 4 and closes every
-/// other descriptor from 3 up.
-fn keep_only(sync: RawFd, start: RawFd) -> nix::Result<()> {
-    // Out of the way first: either may sit on 3 or 4 now.
+/// Moves the sync pipe to 3, the start pipe to 4 and `hold` to 5 and
+/// closes every other descriptor from 3 up.
+fn keep_only(sync: RawFd, start: RawFd, hold: Option<RawFd>) -> nix::Result<()> {
+    // Out of the way first: any may sit on 3, 4 or 5 now.
     let high_sync = fcntl(sync, FcntlArg::F_DUPFD_CLOEXEC(64))?;
     let high_start = fcntl(start, FcntlArg::F_DUPFD_CLOEXEC(64))?;
+    let high_hold = hold
+        .map(|h| fcntl(h, FcntlArg::F_DUPFD_CLOEXEC(64)))
+        .transpose()?;
     nix::unistd::dup2(high_sync, SYNC_FD)?;
     nix::unistd::dup2(high_start, START_FD)?;
-    crate::sys::process::close_from(START_FD + 1)?;
+    let last = match high_hold {
+        Some(h) => {
+            nix::unistd::dup2(h, HOLD_FD)?;
+            HOLD_FD
+        }
+        None => START_FD,
+    };
+    crate::sys::process::close_from(last + 1)?;
     Ok(())
 }
 

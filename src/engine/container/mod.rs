@@ -21,11 +21,13 @@ pub mod remove;
 pub mod rename;
 pub mod restart;
 pub mod size;
+pub mod slirp;
 pub mod spec;
 pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod top;
+pub mod usernet;
 pub mod userns;
 
 use crate::engine::lookup::LookupError;

@@ -5,7 +5,8 @@
 //! - hosts: the `--add-host` entries, then the host's /etc/hosts, then
 //!   `host.containers.internal` (the host's first address), then, with a
 //!   network namespace of its own, the container's hostname and name on
-//!   127.0.0.1. `--no-hosts` leaves the image's file alone.
+//!   127.0.0.1 (slirp4netns: on the container's address). `--no-hosts`
+//!   leaves the image's file alone.
 //! - resolv.conf: `--dns*`, else the host's lines; loopback name servers
 //!   are dropped where they cannot be reached (a namespace of its own).
 //!   A container without a network (`none`) gets none, as with podman.
@@ -17,6 +18,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::engine::container::slirp;
 use crate::engine::container::userns::write_container_file;
 use crate::state::container::{ContainerConfig, DnsConfig, HostEntry, NetworkMode};
 
@@ -24,12 +26,13 @@ pub const HOSTS: &str = "hosts";
 pub const RESOLV_CONF: &str = "resolv.conf";
 pub const HOSTNAME: &str = "hostname";
 
-/// What /etc/hosts gets.
+/// What /etc/hosts gets; `own` is the container's address, hostname and
+/// name.
 pub fn hosts(
     base: &str,
     add: &[HostEntry],
     host_address: Option<IpAddr>,
-    own: Option<(&str, &str)>,
+    own: Option<(IpAddr, &str, &str)>,
 ) -> String {
     let mut out = String::new();
     for e in add {
@@ -45,11 +48,11 @@ pub fn hosts(
     if let Some(ip) = host_address {
         let _ = writeln!(out, "{ip}\thost.containers.internal");
     }
-    if let Some((hostname, name)) = own {
+    if let Some((ip, hostname, name)) = own {
         if hostname == name {
-            let _ = writeln!(out, "127.0.0.1\t{hostname}");
+            let _ = writeln!(out, "{ip}\t{hostname}");
         } else {
-            let _ = writeln!(out, "127.0.0.1\t{hostname} {name}");
+            let _ = writeln!(out, "{ip}\t{hostname} {name}");
         }
     }
     out
@@ -149,11 +152,20 @@ pub fn write(
     let own_netns = !matches!(c.network, NetworkMode::Host);
     if !c.no_hosts {
         let base = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-        let own = own_netns.then_some((hostname, name));
+        // slirp4netns gives the container an address of its own.
+        let own_ip = match &c.network {
+            NetworkMode::Slirp4netns(o) => IpAddr::V4(slirp::addresses(o).guest),
+            _ => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        };
+        let own = own_netns.then_some((own_ip, hostname, name));
         // pasta gives the container the host's own addresses: the host's
-        // first address would name the container itself.
-        let host_addr = match c.network {
+        // first address would name the container itself. slirp4netns's
+        // gateway is the host's loopback when that is allowed (podman's).
+        let host_addr = match &c.network {
             NetworkMode::Pasta(_) => None,
+            NetworkMode::Slirp4netns(o) if o.allow_host_loopback => {
+                Some(IpAddr::V4(slirp::addresses(o).gateway))
+            }
             _ => host_address(),
         };
         let text = hosts(&base, &c.add_hosts, host_addr, own);
@@ -163,10 +175,14 @@ pub fn write(
     }
     if c.network != NetworkMode::None {
         let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        // pasta's forwarder first, then the host's servers (podman's way).
-        let first = matches!(c.network, NetworkMode::Pasta(_))
-            .then_some(crate::engine::container::pasta::DNS_FORWARD);
-        let text = resolv_conf(&base, &c.dns, !own_netns, first);
+        // pasta's or slirp4netns's forwarder first, then the host's
+        // servers (podman's way).
+        let first = match &c.network {
+            NetworkMode::Pasta(_) => Some(crate::engine::container::pasta::DNS_FORWARD.to_string()),
+            NetworkMode::Slirp4netns(o) => Some(slirp::addresses(o).dns.to_string()),
+            _ => None,
+        };
+        let text = resolv_conf(&base, &c.dns, !own_netns, first.as_deref());
         let path = dir.join(RESOLV_CONF);
         put(&path, &text)?;
         out.push((path, "/etc/resolv.conf"));
@@ -212,7 +228,7 @@ mod tests {
             "# comment\n127.0.0.1 localhost\n\n",
             &add,
             Some("192.0.2.2".parse().expect("ip")),
-            Some(("hh", "web")),
+            Some(("127.0.0.1".parse().expect("ip"), "hh", "web")),
         );
         assert_eq!(
             text,

@@ -16,12 +16,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use crate::engine::container::usernet::{self, NETNS};
 use crate::state::container::{PortMapping, Protocol};
-
-/// The bind-mounted namespace file, in the run directory.
-pub const NETNS: &str = "netns";
 /// Where pasta writes its pid.
 pub const PID_FILE: &str = "pasta.pid";
 /// pasta's standard error.
@@ -36,28 +33,6 @@ pub fn find() -> Result<PathBuf, String> {
         "--network pasta needs the pasta command, which is not installed (Debian package passt)"
             .to_string()
     })
-}
-
-/// pasta needs /dev/net/tun; say so plainly when it cannot be opened.
-pub fn check_tun() -> Result<(), String> {
-    use nix::unistd::{access, AccessFlags};
-    let tun = Path::new("/dev/net/tun");
-    match access(tun, AccessFlags::R_OK | AccessFlags::W_OK) {
-        Ok(()) => Ok(()),
-        Err(nix::errno::Errno::ENOENT) => Err(
-            "user-mode networking needs /dev/net/tun, which does not exist here (load the tun module) or use --network none"
-                .into(),
-        ),
-        Err(_) => {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(tun)
-                .map(|m| format!(" (it is mode {:04o})", m.permissions().mode() & 0o7777))
-                .unwrap_or_default();
-            Err(format!(
-                "user-mode networking needs /dev/net/tun to be readable and writable by you{mode}: run 'chmod 0666 /dev/net/tun' as root or use --network none"
-            ))
-        }
-    }
 }
 
 /// One `-t`/`-u` value: `[ADDR/]HOST[-HOST]:CONTAINER[-CONTAINER]`.
@@ -144,11 +119,9 @@ pub fn spawn(
     real_root: bool,
 ) -> Result<Starting, String> {
     let program = find()?;
-    check_tun()?;
+    usernet::check_tun()?;
     teardown(rundir);
-    let netns = rundir.join(NETNS);
-    crate::sys::netns::create_bound(&netns)
-        .map_err(|e| format!("creating a network namespace on {}: {e}", netns.display()))?;
+    usernet::make_netns(rundir)?;
     let err_path = rundir.join(ERR_FILE);
     let started = (|| {
         let err = std::fs::File::create(&err_path)
@@ -211,42 +184,13 @@ impl Starting {
     }
 }
 
-/// Whether `pid` is a pasta process (its name is pasta's or passt's,
-/// possibly with a suffix such as `.avx2`).
-fn is_pasta(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .is_ok_and(|c| c.starts_with("pasta") || c.starts_with("passt"))
-}
-
 /// Remove the namespace file (pasta then exits by itself) and stop the
-/// pasta named in the pid file, waiting a moment for it to be gone so
+/// pasta named in the pid file (its name is pasta's or passt's, possibly
+/// with a suffix such as `.avx2`), waiting a moment for it to be gone so
 /// that its ports are free again. Idempotent.
 pub fn teardown(rundir: &Path) {
-    let netns = rundir.join(NETNS);
-    if let Err(e) = crate::sys::netns::remove_bound(&netns) {
-        tracing::warn!("removing {}: {e}", netns.display());
-    }
-    let pid_file = rundir.join(PID_FILE);
-    let pid = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-        .filter(|p| *p > 1);
-    if let Some(pid) = pid {
-        if is_pasta(pid) && crate::engine::container::reconcile::process_start_time(pid).is_some() {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < deadline
-                && is_pasta(pid)
-                && crate::engine::container::reconcile::process_start_time(pid).is_some()
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-    let _ = std::fs::remove_file(&pid_file);
+    usernet::remove_netns(rundir);
+    usernet::stop_helper(&rundir.join(PID_FILE), &["pasta", "passt"]);
     let _ = std::fs::remove_file(rundir.join(ERR_FILE));
 }
 

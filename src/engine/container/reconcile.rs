@@ -126,7 +126,7 @@ impl Engine {
     }
 
     /// Everything a stopped container no longer needs: its root filesystem
-    /// mount, its pasta and network namespace, and the runtime's state. Errors are logged: what is already gone
+    /// mount, its user-mode network helper and namespace, and the runtime's state. Errors are logged: what is already gone
     /// is fine.
     pub fn release_resources(&self, rec: &ContainerRecord) {
         let Ok(store) = self.containers() else { return };
@@ -134,16 +134,8 @@ impl Engine {
         if let Err(e) = self.store().unmount_rootfs(&rootfs) {
             tracing::warn!("{e}");
         }
-        // pasta's namespace, and pasta with it (left alone for other
-        // network modes, which have no such file).
-        let rundir = store.rundir(&rec.id);
-        if rundir.join(crate::engine::container::pasta::NETNS).exists()
-            || rundir
-                .join(crate::engine::container::pasta::PID_FILE)
-                .exists()
-        {
-            crate::engine::container::pasta::teardown(&rundir);
-        }
+        // pasta's or slirp4netns's namespace, and the helper with it.
+        crate::engine::container::usernet::release(&store.rundir(&rec.id));
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {
             if runtime_may_know(&state_base, rt.name(), &rec.id) {

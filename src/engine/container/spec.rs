@@ -260,10 +260,10 @@ impl Engine {
                 opts.namespaces.net = Namespace::Join(path.clone());
                 None
             }
-            // Made and connected by pasta before the runtime runs.
-            NetworkMode::Pasta(_) => {
+            // Made and connected by pasta or slirp4netns before the runtime runs.
+            NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
                 opts.namespaces.net =
-                    Namespace::Join(rundir.join(crate::engine::container::pasta::NETNS));
+                    Namespace::Join(rundir.join(crate::engine::container::usernet::NETNS));
                 None
             }
             NetworkMode::Container(id) => {

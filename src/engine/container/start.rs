@@ -12,7 +12,7 @@ use chrono::Utc;
 use crate::engine::container::reconcile::process_start_time;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
-use crate::state::container::{ContainerRecord, LogDriver, NetworkMode, Status};
+use crate::state::container::{ContainerRecord, LogDriver, Status};
 use crate::storage::mount::RootfsPaths;
 
 /// The container's own process could not be started: podman's 126 (cannot
@@ -207,35 +207,32 @@ impl Engine {
         ) {
             let _ = runtime.delete(&rec.id, true);
         }
-        // pasta comes up while the bundle is prepared.
-        let pasta = match &rec.config.network {
-            NetworkMode::Pasta(extra) => Some(
-                crate::engine::container::pasta::spawn(
-                    &bundle,
-                    &rec.config.ports,
-                    extra,
-                    self.privilege() == crate::config::paths::Privilege::Root,
-                )
-                .map_err(ContainerError::Invalid)?,
-            ),
-            _ => None,
-        };
+        // pasta or slirp4netns comes up while the bundle is prepared.
+        let usernet = crate::engine::container::usernet::spawn(
+            &bundle,
+            &rec.config,
+            self.privilege() == crate::config::paths::Privilege::Root,
+        )
+        .map_err(ContainerError::Invalid)?;
         let spec = match self.prepare_bundle(&rec, &bundle, console_size) {
             Ok(spec) => spec,
             Err(e) => {
-                if let Some(p) = pasta {
-                    p.abort();
+                if let Some(n) = usernet {
+                    n.abort();
                 }
                 return Err(e);
             }
         };
-        if let Some(p) = pasta {
-            if let Err(e) = p.wait() {
+        // What the monitor holds while the container runs (slirp4netns's
+        // exit pipe).
+        let hold = match usernet.map(|n| n.wait()).transpose() {
+            Ok(fd) => fd.flatten(),
+            Err(e) => {
                 self.release_resources(&rec);
                 return Err(ContainerError::Invalid(e));
             }
-        }
-        let started = self.launch_monitor(&rec, &bundle, &runtime, spec);
+        };
+        let started = self.launch_monitor(&rec, &bundle, &runtime, spec, hold);
         let (pid, monitor_pid) = match started {
             Ok(x) => x,
             Err(e) => {
@@ -271,13 +268,15 @@ impl Engine {
     }
 
     /// Run the monitor for `rec`; returns (container pid, monitor pid) once
-    /// the runtime created the container.
+    /// the runtime created the container. The monitor keeps `hold` open
+    /// until the container exits (as every descriptor it inherits).
     fn launch_monitor(
         &self,
         rec: &ContainerRecord,
         bundle: &Path,
         runtime: &crate::runtime::external::ExternalRuntime,
         spec: oci_spec::runtime::Spec,
+        hold: Option<std::os::fd::OwnedFd>,
     ) -> Result<(i32, i32), ContainerError> {
         let store = self.containers()?;
         let userdata = store.userdata(&rec.id);
@@ -360,6 +359,7 @@ impl Engine {
                         passthrough: rec.config.log_driver == LogDriver::Passthrough,
                     },
                     monitor: &cmd,
+                    hold,
                 };
                 super::adopt::launch(plan, sync_w, start_r)
                     .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
@@ -367,13 +367,14 @@ impl Engine {
             }
             _ => {
                 cmd.stderr(Stdio::piped());
-                let mut child = crate::sys::process::spawn_with_fds(
-                    cmd,
-                    &[(sync_w.as_fd(), 3), (start_r.as_fd(), 4)],
-                )
-                .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
+                let mut fds = vec![(sync_w.as_fd(), 3), (start_r.as_fd(), 4)];
+                fds.extend(hold.as_ref().map(|h| (h.as_fd(), super::adopt::HOLD_FD)));
+                let mut child = crate::sys::process::spawn_with_fds(cmd, &fds)
+                    .map_err(|e| ContainerError::Invalid(format!("starting the monitor: {e}")))?;
+                drop(fds);
                 drop(sync_w);
                 drop(start_r);
+                drop(hold);
                 let reported = release_and_read(start_w, sync_r);
                 // The monitor's first process exits once it has daemonized.
                 if let Some(mut e) = child.stderr.take() {
