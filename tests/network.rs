@@ -241,11 +241,8 @@ fn bad_network_options_are_refused_before_anything_is_made() {
     }
     let s = busybox_skiff();
     for (args, needle) in [
-        (&["--network", "bridge"][..], "not supported yet"),
-        (
-            &["--network", "mynet"][..],
-            "named networks are not supported yet",
-        ),
+        (&["--network", "mynet"][..], "network not found"),
+        (&["--network", "my net"][..], "network name"),
         (&["--network", "ns:relative"][..], "must be absolute"),
         (
             &["--network", "ns:/nonexistent/netns"][..],

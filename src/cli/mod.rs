@@ -10,6 +10,7 @@ pub mod image;
 pub mod inspect;
 pub mod login;
 pub mod logout;
+pub mod network;
 pub mod output;
 pub mod runtime;
 pub mod system;
@@ -97,6 +98,9 @@ pub enum Command {
     Wait(container::wait::WaitArgs),
     /// Remove containers
     Rm(container::rm::RmArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
     /// Manage skiff itself
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -132,6 +136,14 @@ pub enum Command {
     Logout(logout::LogoutArgs),
     /// Run a command in the rootless user namespace
     Unshare(unshare::UnshareArgs),
+    /// Relay published ports into the rootless network namespace (skiff
+    /// starts it for rootless containers on bridge networks)
+    #[command(hide = true, name = "port-forward")]
+    PortForward {
+        netns: PathBuf,
+        #[arg(required = true)]
+        forwards: Vec<String>,
+    },
     /// skiff's OCI runtime, with runc's command line (skiff runtime --help)
     #[command(disable_help_flag = true)]
     Runtime {
@@ -265,10 +277,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rename(a) => container::rename::run(&ctx, a),
         Command::Unshare(a) => unshare::run(&ctx, a),
         Command::Runtime { args } => Ok(runtime::main(args)),
+        Command::PortForward { netns, forwards } => {
+            let forwards = forwards
+                .iter()
+                .map(|f| crate::network::forward::Forward::parse(f))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            crate::network::forward::serve(&netns, &forwards, std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Stop(a) => container::stop::run(&ctx, a),
         Command::Kill(a) => container::kill::run(&ctx, a),
         Command::Wait(a) => container::wait::run(&ctx, a),
         Command::Rm(a) => container::rm::run(&ctx, a),
+        Command::Network(c) => network::run(&ctx, c),
         Command::System(c) => system::run(&ctx, c),
         Command::Pull(a) => image::pull::run(&ctx, a),
         Command::Push(a) => image::push::run(&ctx, a),

@@ -21,6 +21,9 @@ pub struct ContainersConf {
     pub init: bool,
     /// `[containers] init_path`: that init binary.
     pub init_path: Option<PathBuf>,
+    /// `[containers] netns`: the network mode of containers that name none
+    /// (`bridge`, `pasta`, `none`, `host`, `private`, ...).
+    pub netns: Option<String>,
     /// `[engine] runtime`: the OCI runtime's name or path.
     pub runtime: Option<String>,
     /// `[engine.runtimes]`: candidate paths per runtime name.
@@ -40,6 +43,7 @@ struct File {
 struct ContainersSection {
     init: Option<bool>,
     init_path: Option<PathBuf>,
+    netns: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +89,9 @@ impl ContainersConf {
         }
         if let Some(v) = file.containers.init_path {
             self.init_path = Some(v);
+        }
+        if let Some(v) = file.containers.netns {
+            self.netns = Some(v);
         }
         if let Some(v) = file.engine.runtime {
             self.runtime = Some(v);

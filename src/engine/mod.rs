@@ -9,6 +9,7 @@ pub mod images;
 pub mod layer_fill;
 pub mod login;
 pub mod lookup;
+pub mod network;
 pub mod pipe;
 pub mod pull;
 pub mod push;

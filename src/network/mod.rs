@@ -6,4 +6,6 @@
 
 pub mod dns;
 pub mod firewall;
+pub mod forward;
+pub mod ipam;
 pub mod netlink;

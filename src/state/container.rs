@@ -177,6 +177,13 @@ pub enum NetworkMode {
     /// A namespace of its own connected by slirp4netns, which also
     /// forwards the published ports (`slirp4netns:OPT=VALUE,...`).
     Slirp4netns(SlirpOptions),
+    /// Bridge networks, by name (the default network when none was
+    /// named), with what the container asked for on each.
+    Bridge(Vec<NetworkAttachment>),
+    /// The engine's default (`[containers] netns` of containers.conf, else
+    /// bridge for root and pasta for a rootless user); never stored, it is
+    /// resolved at create.
+    Default,
 }
 
 /// The options of `--network slirp4netns`, as checked at create.
@@ -194,6 +201,32 @@ pub struct SlirpOptions {
     pub outbound_addr6: Option<String>,
 }
 
+/// A container's place on one bridge network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkAttachment {
+    pub network: String,
+    /// `--ip`, `ip=`: fixed addresses.
+    pub ips: Vec<std::net::IpAddr>,
+    /// `--mac-address`, `mac=`.
+    pub mac: Option<String>,
+    /// `--network-alias`, `alias=`: more names it answers to.
+    pub aliases: Vec<String>,
+    /// `interface_name=`: the interface inside (default eth0, eth1, ...).
+    pub interface: Option<String>,
+}
+
+/// The state of a running container on one network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkStatus {
+    pub interface: String,
+    pub mac: String,
+    /// Addresses with their prefix lengths.
+    pub addresses: Vec<(std::net::IpAddr, u8)>,
+    pub gateways: Vec<std::net::IpAddr>,
+}
+
 impl NetworkMode {
     /// As podman prints it (`inspect`'s HostConfig.NetworkMode).
     pub fn display(&self) -> String {
@@ -204,12 +237,19 @@ impl NetworkMode {
             NetworkMode::Ns(p) => format!("ns:{}", p.display()),
             NetworkMode::Pasta(_) => "pasta".into(),
             NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
+            NetworkMode::Bridge(_) | NetworkMode::Default => "bridge".into(),
         }
     }
 
     /// Whether ports can be published into this mode's namespace.
     pub fn can_publish(&self) -> bool {
-        matches!(self, NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_))
+        matches!(
+            self,
+            NetworkMode::Pasta(_)
+                | NetworkMode::Slirp4netns(_)
+                | NetworkMode::Bridge(_)
+                | NetworkMode::Default
+        )
     }
 }
 
@@ -350,6 +390,9 @@ pub struct ContainerState {
     /// The run directory's boot id when the state was written: a different
     /// one means the machine rebooted (or the run directory was wiped).
     pub boot: Option<String>,
+    /// Its addresses on each bridge network, while it runs.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub networks: std::collections::BTreeMap<String, NetworkStatus>,
 }
 
 /// The image a container was created from.

@@ -11,6 +11,7 @@
 
 pub mod container;
 pub mod names;
+pub mod network;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -134,10 +135,12 @@ impl ContainerStore {
 
     /// Lock one container for a read-modify-write.
     pub fn lock(&self, id: &str) -> Result<LockGuard, StateError> {
-        Ok(lock::lock(
-            &self.dir.join("locks").join(format!("{id}.lock")),
-            LockMode::Exclusive,
-        )?)
+        Ok(lock::lock(&self.lock_path(id), LockMode::Exclusive)?)
+    }
+
+    /// The file `lock` locks.
+    pub fn lock_path(&self, id: &str) -> PathBuf {
+        self.dir.join("locks").join(format!("{id}.lock"))
     }
 
     pub fn get(&self, id: &str) -> Result<Option<ContainerRecord>, StateError> {

@@ -36,6 +36,9 @@ pub struct Skiff {
     path: PathBuf,
     registries: RefCell<Vec<String>>,
     env: Vec<(OsString, OsString)>,
+    /// The process holding the private "host" network and mount
+    /// namespaces every skiff command runs in (see `enter_private_host`).
+    host: Option<std::process::Child>,
 }
 
 impl Default for Skiff {
@@ -82,10 +85,14 @@ impl Skiff {
             .expect("create XDG_RUNTIME_DIR");
         // SKIFF_TEST_RUNTIME: the OCI runtime every container of the pass
         // uses (contrib/test.sh runs the container suites once per runtime).
-        let conf = match std::env::var("SKIFF_TEST_RUNTIME") {
+        let runtime = match std::env::var("SKIFF_TEST_RUNTIME") {
             Ok(rt) if !rt.is_empty() => format!("[engine]\nruntime = \"{rt}\"\n"),
             _ => String::new(),
         };
+        // Containers get no network unless a test asks for one: the
+        // default (a bridge for root, pasta otherwise) is for the network
+        // tests, which give root a private "host" to build bridges in.
+        let conf = format!("[containers]\nnetns = \"none\"\n{runtime}");
         std::fs::write(path.join("containers.conf"), conf).expect("write containers.conf");
         std::fs::write(
             path.join("storage.conf"),
@@ -102,6 +109,7 @@ impl Skiff {
             path,
             registries: RefCell::new(Vec::new()),
             env: Vec::new(),
+            host: None,
         };
         s.write_registries_conf(&registries_conf(&[]));
         s
@@ -168,9 +176,20 @@ impl Skiff {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = match wrapper.split_first() {
-            Some((program, options)) => self.program(program).args(options).arg(Skiff::bin()),
-            None => self.program(Skiff::bin()),
+        let mut cmd = match (wrapper.split_first(), self.host_pid()) {
+            (Some((program, options)), None) => {
+                self.program(program).args(options).arg(Skiff::bin())
+            }
+            (None, None) => self.program(Skiff::bin()),
+            (wrapped, Some(_)) => {
+                let mut c = self.in_host(
+                    wrapped.map_or(Skiff::bin().into_os_string(), |(p, _)| OsString::from(p)),
+                );
+                if let Some((_, options)) = wrapped {
+                    c = c.args(options).arg(Skiff::bin());
+                }
+                c
+            }
         };
         cmd = cmd
             .arg("--root")
@@ -218,6 +237,107 @@ impl Skiff {
             .env("CONTAINERS_STORAGE_CONF", p.join("storage.conf"))
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         Cmd::from_command(cmd)
+    }
+
+    /// Run every later command of this installation in a private network
+    /// and mount namespace, a "host" of the test's own (root): bridges,
+    /// firewall rules and addresses skiff makes stay there and die with
+    /// it, and the machine's own network is never touched. Images must be
+    /// pulled before (the test registry listens on the real loopback).
+    pub fn enter_private_host(&mut self) {
+        assert!(is_root(), "a private host needs root");
+        let ready = self.path.join("host-ready");
+        let mut cmd = super::tools::tied_command("unshare");
+        cmd.args([
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(format!(
+            "ip link set lo up && touch {} && exec sleep infinity",
+            ready.display()
+        ))
+        .stdin(std::process::Stdio::null());
+        let child = cmd.spawn().expect("start the private host");
+        self.host = Some(child);
+        for _ in 0..400 {
+            if ready.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the private host did not come up");
+    }
+
+    /// The pid holding the private host, once entered.
+    pub fn host_pid(&self) -> Option<u32> {
+        self.host.as_ref().map(|c| c.id())
+    }
+
+    /// `program` in this installation's environment, inside the private
+    /// host when there is one.
+    pub fn in_host(&self, program: impl AsRef<OsStr>) -> Cmd {
+        match self.host_pid() {
+            Some(pid) => self
+                .program("nsenter")
+                .arg("-t")
+                .arg(pid.to_string())
+                .args(["-n", "-m"])
+                .arg(format!("--wd={}", self.path.display()))
+                .arg("--")
+                .arg(program),
+            None => self.program(program),
+        }
+    }
+
+    /// What skiff left in the private host: links other than lo,
+    /// addresses other than loopback's, routes, and its firewall table.
+    pub fn host_leftovers(&self) -> Vec<String> {
+        if self.host_pid().is_none() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let links = self.in_host("ip").args(["-o", "link", "show"]).run().ok();
+        out.extend(
+            links
+                .lines()
+                .filter(|l| !l.contains(": lo:"))
+                .map(|l| format!("link: {l}")),
+        );
+        let addrs = self.in_host("ip").args(["-o", "addr", "show"]).run().ok();
+        out.extend(
+            addrs
+                .lines()
+                .filter(|l| !l.contains(": lo "))
+                .map(|l| format!("address: {l}")),
+        );
+        let routes = self.in_host("ip").args(["route", "show"]).run().ok();
+        out.extend(routes.lines().map(|l| format!("route: {l}")));
+        if let Some(Ok(o)) = super::tools::find_tool("nft")
+            .map(|nft| self.in_host(nft).args(["list", "ruleset"]).try_run())
+        {
+            if o.stdout().contains("skiff") {
+                out.push(format!("nft: {}", o.stdout()));
+            }
+        }
+        out
+    }
+
+    /// Replace containers.conf (keeping the pass's runtime).
+    pub fn write_containers_conf(&self, text: &str) {
+        let runtime = match std::env::var("SKIFF_TEST_RUNTIME") {
+            Ok(rt) if !rt.is_empty() => format!("[engine]\nruntime = \"{rt}\"\n"),
+            _ => String::new(),
+        };
+        std::fs::write(
+            self.path.join("containers.conf"),
+            format!("{text}{runtime}"),
+        )
+        .expect("write containers.conf");
     }
 
     /// The scratch directory holding everything of this installation.
@@ -277,6 +397,10 @@ impl Drop for Skiff {
         // Read now: the run directory goes below.
         let pause = self.pause_pid();
         self.remove_leftovers();
+        if let Some(mut host) = self.host.take() {
+            let _ = host.kill();
+            let _ = host.wait();
+        }
         if is_root() {
             unmount_below(&self.path);
         }

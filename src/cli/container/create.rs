@@ -132,11 +132,25 @@ pub struct CreateArgs {
     /// Bind mount a host path: SOURCE:DESTINATION[:OPTIONS]
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
-    /// Network mode: none (a namespace with loopback only, the default for
-    /// now), host, container:NAME, ns:PATH, pasta[:OPTIONS],
-    /// slirp4netns[:OPTION=VALUE,...]
+    /// Network: a bridge network's NAME[:ip=IP,mac=MAC,alias=NAME,
+    /// interface_name=NAME] (repeatable; bridge is the default network),
+    /// pasta[:OPTIONS], slirp4netns[:OPTION=VALUE,...], none, host,
+    /// container:NAME, ns:PATH, private (default: bridge for root, pasta
+    /// for other users)
     #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// The container's IPv4 address on its (single) bridge network
+    #[arg(long)]
+    pub ip: Vec<String>,
+    /// The container's IPv6 address on its (single) bridge network
+    #[arg(long)]
+    pub ip6: Vec<String>,
+    /// The container's MAC address on its (single) bridge network
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Another name the container answers to on its bridge network
+    #[arg(long)]
+    pub network_alias: Vec<String>,
     /// Publish a container's port(s) on the host:
     /// [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTOCOL] (ports may be ranges A-B)
     #[arg(short, long)]
@@ -188,42 +202,23 @@ fn entrypoint(s: &str) -> anyhow::Result<Vec<String>> {
 
 impl CreateArgs {
     /// The engine's options; `auto_remove` comes from `run --rm`.
-    /// `--network`: the modes skiff has so far.
+    /// `--network` (repeatable) with `--ip`, `--mac-address` and
+    /// `--network-alias`.
     fn network_mode(&self) -> anyhow::Result<NetworkMode> {
-        let Some(arg) = self.network.as_deref() else {
-            return Ok(NetworkMode::None);
+        let flags = crate::engine::network::mode::AttachmentFlags {
+            ips: self
+                .ip
+                .iter()
+                .chain(&self.ip6)
+                .map(|i| {
+                    i.parse()
+                        .map_err(|_| anyhow::anyhow!("invalid --ip {i:?}: not an IP address"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            mac: self.mac_address.clone(),
+            aliases: self.network_alias.clone(),
         };
-        Ok(match arg.split_once(':') {
-            None if arg == "none" => NetworkMode::None,
-            None if arg == "host" => NetworkMode::Host,
-            Some(("container", name)) if !name.is_empty() => NetworkMode::Container(name.into()),
-            Some(("ns", path)) if path.starts_with('/') => NetworkMode::Ns(path.into()),
-            Some(("ns", path)) => {
-                anyhow::bail!("invalid --network ns:{path}: the path must be absolute")
-            }
-            None if arg == "pasta" => NetworkMode::Pasta(Vec::new()),
-            Some(("pasta", opts)) => NetworkMode::Pasta(
-                opts.split(',')
-                    .filter(|o| !o.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            None if arg == "slirp4netns" => NetworkMode::Slirp4netns(
-                crate::engine::container::slirp::parse_options("").map_err(anyhow::Error::msg)?,
-            ),
-            Some(("slirp4netns", opts)) => NetworkMode::Slirp4netns(
-                crate::engine::container::slirp::parse_options(opts)
-                    .map_err(|e| anyhow::anyhow!("invalid --network {arg}: {e}"))?,
-            ),
-            _ if matches!(arg.split(':').next(), Some("bridge" | "private")) => {
-                anyhow::bail!(
-                    "--network {arg}: bridge networks are not supported yet; use none, host, container:NAME, ns:PATH, pasta or slirp4netns"
-                )
-            }
-            _ => anyhow::bail!(
-                "--network {arg}: named networks are not supported yet; use none, host, container:NAME, ns:PATH, pasta or slirp4netns"
-            ),
-        })
+        crate::engine::network::mode::parse(&self.network, &flags).map_err(anyhow::Error::msg)
     }
 
     pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
@@ -358,7 +353,6 @@ impl CreateArgs {
                 .collect(),
             publish_all: self.publish_all,
         };
-        check_network(&config)?;
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {
             anyhow::bail!(
                 "the --rm option conflicts with --restart, when the restart policy is not \"no\""
@@ -393,54 +387,4 @@ pub fn run(ctx: &CliContext, args: CreateArgs) -> anyhow::Result<ExitCode> {
     let rec = engine.create_container(&opts, &Silent)?;
     print_lines([&rec.id])?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Network options that contradict each other, refused as podman does.
-fn check_network(c: &ContainerConfig) -> anyhow::Result<()> {
-    if c.no_hosts && !c.add_hosts.is_empty() {
-        anyhow::bail!("--no-hosts and --add-host cannot be set together");
-    }
-    if (!c.ports.is_empty() || c.publish_all) && !c.network.can_publish() {
-        anyhow::bail!(
-            "invalid config provided: port publishing (-p/-P) is not possible with the network mode {}: publish with --network pasta or slirp4netns",
-            match &c.network {
-                NetworkMode::Container(_) => "container".to_string(),
-                NetworkMode::Ns(_) => "ns".to_string(),
-                other => other.display(),
-            }
-        );
-    }
-    if c.network.can_publish()
-        && c.ports
-            .iter()
-            .any(|p| p.protocol == crate::state::container::Protocol::Sctp)
-    {
-        anyhow::bail!(
-            "{} cannot forward sctp ports: publish tcp or udp",
-            c.network.display()
-        );
-    }
-    if let Some(p) = c
-        .ports
-        .iter()
-        .find(|p| matches!(c.network, NetworkMode::Slirp4netns(_)) && p.host_ip.contains(':'))
-    {
-        anyhow::bail!(
-            "slirp4netns publishes on IPv4 host addresses only, not on [{}]",
-            p.host_ip
-        );
-    }
-    crate::engine::container::ports::check_conflicts(&c.ports).map_err(anyhow::Error::msg)?;
-    let mode = match &c.network {
-        NetworkMode::None => "none",
-        NetworkMode::Container(_) => "container",
-        _ => return Ok(()),
-    };
-    if !c.dns.is_empty() {
-        anyhow::bail!("conflicting options: dns and the network mode: {mode}");
-    }
-    if mode == "container" && !c.add_hosts.is_empty() {
-        anyhow::bail!("conflicting options: --add-host and the network mode: container");
-    }
-    Ok(())
 }

@@ -256,5 +256,83 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     host["Dns"] = json!(rec.config.dns.servers);
     host["DnsSearch"] = json!(rec.config.dns.search);
     host["DnsOptions"] = json!(rec.config.dns.options);
+    doc["NetworkSettings"] = network_settings(rec);
+    doc
+}
+
+/// One network's addresses as inspect shows them (podman's keys).
+fn endpoint(status: &crate::state::container::NetworkStatus) -> Value {
+    let v4 = status.addresses.iter().find(|(a, _)| a.is_ipv4());
+    let v6 = status.addresses.iter().find(|(a, _)| a.is_ipv6());
+    json!({
+        "EndpointID": "",
+        "Gateway": status.gateways.iter().find(|g| g.is_ipv4()).map(|g| g.to_string()).unwrap_or_default(),
+        "IPAddress": v4.map(|(a, _)| a.to_string()).unwrap_or_default(),
+        "IPPrefixLen": v4.map_or(0, |(_, p)| *p),
+        "IPv6Gateway": status.gateways.iter().find(|g| g.is_ipv6()).map(|g| g.to_string()).unwrap_or_default(),
+        "GlobalIPv6Address": v6.map(|(a, _)| a.to_string()).unwrap_or_default(),
+        "GlobalIPv6PrefixLen": v6.map_or(0, |(_, p)| *p),
+        "MacAddress": status.mac,
+    })
+}
+
+/// `NetworkSettings`: the published ports and, on bridge networks, the
+/// container's addresses while it runs.
+fn network_settings(rec: &ContainerRecord) -> Value {
+    let mut ports = serde_json::Map::new();
+    for m in &rec.config.ports {
+        for (c, h) in m.pairs() {
+            let key = format!("{c}/{}", m.protocol.as_str());
+            let entry = ports.entry(key).or_insert_with(|| json!([]));
+            if let Some(list) = entry.as_array_mut() {
+                list.push(json!({"HostIp": m.host_ip, "HostPort": h.to_string()}));
+            }
+        }
+    }
+    let live = rec.state.status.is_live();
+    let mut doc = json!({
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": "",
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SandboxKey": "",
+    });
+    if let crate::state::container::NetworkMode::Bridge(attached) = &rec.config.network {
+        let mut networks = serde_json::Map::new();
+        for a in attached {
+            let status = rec.state.networks.get(&a.network).filter(|_| live);
+            let mut e = status
+                .map(endpoint)
+                .unwrap_or_else(|| endpoint(&Default::default()));
+            e["NetworkID"] = json!(a.network);
+            e["DriverOpts"] = Value::Null;
+            e["IPAMConfig"] = Value::Null;
+            e["Links"] = Value::Null;
+            let mut aliases = vec![rec.short_id().to_string()];
+            aliases.extend(a.aliases.iter().cloned());
+            e["Aliases"] = json!(aliases);
+            networks.insert(a.network.clone(), e);
+        }
+        if let Some(first) = attached
+            .first()
+            .and_then(|a| rec.state.networks.get(&a.network))
+            .filter(|_| live)
+        {
+            if let (Value::Object(d), Value::Object(e)) = (&mut doc, endpoint(first)) {
+                d.extend(e);
+            }
+        }
+        doc["Networks"] = Value::Object(networks);
+    }
     doc
 }

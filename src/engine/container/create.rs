@@ -172,6 +172,29 @@ impl Engine {
         let mut config = opts.config.clone();
         config.init |= self.containers_conf()?.init;
         config.requires = self.resolve_requirements(&config.requires)?;
+        if config.network == NetworkMode::Default {
+            config.network = crate::engine::network::mode::default_mode(
+                self.containers_conf()?.netns.as_deref(),
+                self.privilege() == crate::config::paths::Privilege::Rootless,
+            )
+            .map_err(ContainerError::Invalid)?;
+        }
+        if let NetworkMode::Bridge(attached) = &mut config.network {
+            for a in attached.iter_mut() {
+                let n = self.find_network(&a.network)?;
+                a.network = n.name;
+                if let Some(m) = &a.mac {
+                    crate::engine::network::attach::parse_mac(m)
+                        .map_err(ContainerError::Invalid)?;
+                }
+                for alias in &a.aliases {
+                    names::validate(alias).map_err(|_| {
+                        ContainerError::Invalid(format!("invalid network alias {alias:?}"))
+                    })?;
+                }
+            }
+        }
+        check_network(&config)?;
         match &config.network {
             // Started first, and kept while this one exists.
             NetworkMode::Container(other) => {
@@ -317,6 +340,63 @@ fn check_mounts(config: &ContainerConfig) -> Result<(), ContainerError> {
                 "{destination}: duplicate mount destination"
             )));
         }
+    }
+    Ok(())
+}
+
+/// Network options that contradict each other, refused as podman does.
+fn check_network(c: &ContainerConfig) -> Result<(), ContainerError> {
+    let bail = |m: String| Err(ContainerError::Invalid(m));
+    if c.no_hosts && !c.add_hosts.is_empty() {
+        return bail("--no-hosts and --add-host cannot be set together".into());
+    }
+    if (!c.ports.is_empty() || c.publish_all) && !c.network.can_publish() {
+        return bail(format!(
+            "invalid config provided: port publishing (-p/-P) is not possible with the network mode {}: publish with a bridge network, pasta or slirp4netns",
+            match &c.network {
+                NetworkMode::Container(_) => "container".to_string(),
+                NetworkMode::Ns(_) => "ns".to_string(),
+                other => other.display(),
+            }
+        ));
+    }
+    let user_mode = matches!(
+        c.network,
+        NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_)
+    );
+    if user_mode
+        && c.ports
+            .iter()
+            .any(|p| p.protocol == crate::state::container::Protocol::Sctp)
+    {
+        return bail(format!(
+            "{} cannot forward sctp ports: publish tcp or udp",
+            c.network.display()
+        ));
+    }
+    if let Some(p) = c
+        .ports
+        .iter()
+        .find(|p| matches!(c.network, NetworkMode::Slirp4netns(_)) && p.host_ip.contains(':'))
+    {
+        return bail(format!(
+            "slirp4netns publishes on IPv4 host addresses only, not on [{}]",
+            p.host_ip
+        ));
+    }
+    crate::engine::container::ports::check_conflicts(&c.ports).map_err(ContainerError::Invalid)?;
+    let mode = match &c.network {
+        NetworkMode::None => "none",
+        NetworkMode::Container(_) => "container",
+        _ => return Ok(()),
+    };
+    if !c.dns.is_empty() {
+        return bail(format!(
+            "conflicting options: dns and the network mode: {mode}"
+        ));
+    }
+    if mode == "container" && !c.add_hosts.is_empty() {
+        return bail("conflicting options: --add-host and the network mode: container".into());
     }
     Ok(())
 }

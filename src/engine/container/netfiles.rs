@@ -18,7 +18,6 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use crate::engine::container::slirp;
 use crate::engine::container::userns::write_container_file;
 use crate::state::container::{ContainerConfig, DnsConfig, HostEntry, NetworkMode};
 
@@ -32,7 +31,8 @@ pub fn hosts(
     base: &str,
     add: &[HostEntry],
     host_address: Option<IpAddr>,
-    own: Option<(IpAddr, &str, &str)>,
+    own: Option<(&str, &str)>,
+    own_address: Option<IpAddr>,
 ) -> String {
     let mut out = String::new();
     for e in add {
@@ -48,24 +48,27 @@ pub fn hosts(
     if let Some(ip) = host_address {
         let _ = writeln!(out, "{ip}\thost.containers.internal");
     }
-    if let Some((ip, hostname, name)) = own {
+    if let Some((hostname, name)) = own {
+        let addr = own_address.map_or("127.0.0.1".to_string(), |a| a.to_string());
         if hostname == name {
-            let _ = writeln!(out, "{ip}\t{hostname}");
+            let _ = writeln!(out, "{addr}\t{hostname}");
         } else {
-            let _ = writeln!(out, "{ip}\t{hostname} {name}");
+            let _ = writeln!(out, "{addr}\t{hostname} {name}");
         }
     }
     out
 }
 
 /// What /etc/resolv.conf gets: `dns` over the host's `base`; loopback
-/// servers dropped unless `loopback_reachable`; `first` (a forwarder of
-/// the network's, such as pasta's) ahead of the host's servers.
+/// servers dropped unless `loopback_reachable`; `net`'s servers (a
+/// forwarder of the network's, such as pasta's, or the resolvers of the
+/// container's networks) ahead of the host's, and its search domains
+/// ahead of the host's.
 pub fn resolv_conf(
     base: &str,
     dns: &DnsConfig,
     loopback_reachable: bool,
-    first: Option<&str>,
+    net: &NetFacts,
 ) -> String {
     let mut servers: Vec<String> = Vec::new();
     let mut search: Vec<String> = Vec::new();
@@ -87,14 +90,15 @@ pub fn resolv_conf(
         if !loopback_reachable {
             servers.retain(|s| s.parse::<IpAddr>().map_or(true, |ip| !ip.is_loopback()));
         }
-        if let Some(first) = first {
-            servers.retain(|s| s != first);
-            servers.insert(0, first.to_string());
-        }
+        servers.retain(|s| !net.servers.contains(s));
+        servers.splice(0..0, net.servers.iter().cloned());
     }
     if !dns.search.is_empty() {
         // "." alone means no search domains at all.
         search = dns.search.iter().filter(|s| *s != ".").cloned().collect();
+    } else {
+        search.retain(|s| !net.search.contains(s));
+        search.splice(0..0, net.search.iter().cloned());
     }
     if !dns.options.is_empty() {
         options = dns.options.clone();
@@ -137,6 +141,58 @@ pub fn host_address() -> Option<IpAddr> {
         .copied()
 }
 
+/// What a container's network says about its files.
+#[derive(Debug, Clone, Default)]
+pub struct NetFacts {
+    /// Name servers that come first (pasta's forwarder, the resolvers of
+    /// the container's networks).
+    pub servers: Vec<String>,
+    /// Search domains that come first.
+    pub search: Vec<String>,
+    /// The container's own address, for its names (else 127.0.0.1).
+    pub own_address: Option<IpAddr>,
+    /// What host.containers.internal names (none: no such line).
+    pub host_address: Option<IpAddr>,
+}
+
+impl NetFacts {
+    /// The facts of modes with nothing of their own: the host's first
+    /// address for host.containers.internal.
+    pub fn plain() -> NetFacts {
+        NetFacts {
+            host_address: host_address(),
+            ..NetFacts::default()
+        }
+    }
+
+    /// pasta: its DNS forwarder first; it gives the container the host's
+    /// own addresses, so the host's first address would name the
+    /// container itself.
+    pub fn pasta() -> NetFacts {
+        NetFacts {
+            servers: vec![crate::engine::container::pasta::DNS_FORWARD.into()],
+            ..NetFacts::default()
+        }
+    }
+
+    /// slirp4netns: its DNS forwarder first, the container's own address
+    /// for its names, and the gateway for host.containers.internal when
+    /// it leads to the host's loopback (podman's choices).
+    pub fn slirp(o: &crate::state::container::SlirpOptions) -> NetFacts {
+        let a = crate::engine::container::slirp::addresses(o);
+        NetFacts {
+            servers: vec![a.dns.to_string()],
+            search: Vec::new(),
+            own_address: Some(IpAddr::V4(a.guest)),
+            host_address: if o.allow_host_loopback {
+                Some(IpAddr::V4(a.gateway))
+            } else {
+                host_address()
+            },
+        }
+    }
+}
+
 /// The files a container gets, written into `dir`: (file name, path in
 /// the container) of each, for bind mounts. `hostname` is the container's;
 /// `name` its name.
@@ -146,43 +202,22 @@ pub fn write(
     hostname: &str,
     name: &str,
     owner: Option<(u32, u32)>,
+    net: &NetFacts,
 ) -> std::io::Result<Vec<(PathBuf, &'static str)>> {
     let put = |path: &Path, text: &str| write_container_file(path, text.as_bytes(), owner);
     let mut out = Vec::new();
     let own_netns = !matches!(c.network, NetworkMode::Host);
     if !c.no_hosts {
         let base = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-        // slirp4netns gives the container an address of its own.
-        let own_ip = match &c.network {
-            NetworkMode::Slirp4netns(o) => IpAddr::V4(slirp::addresses(o).guest),
-            _ => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-        };
-        let own = own_netns.then_some((own_ip, hostname, name));
-        // pasta gives the container the host's own addresses: the host's
-        // first address would name the container itself. slirp4netns's
-        // gateway is the host's loopback when that is allowed (podman's).
-        let host_addr = match &c.network {
-            NetworkMode::Pasta(_) => None,
-            NetworkMode::Slirp4netns(o) if o.allow_host_loopback => {
-                Some(IpAddr::V4(slirp::addresses(o).gateway))
-            }
-            _ => host_address(),
-        };
-        let text = hosts(&base, &c.add_hosts, host_addr, own);
+        let own = own_netns.then_some((hostname, name));
+        let text = hosts(&base, &c.add_hosts, net.host_address, own, net.own_address);
         let path = dir.join(HOSTS);
         put(&path, &text)?;
         out.push((path, "/etc/hosts"));
     }
     if c.network != NetworkMode::None {
         let base = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        // pasta's or slirp4netns's forwarder first, then the host's
-        // servers (podman's way).
-        let first = match &c.network {
-            NetworkMode::Pasta(_) => Some(crate::engine::container::pasta::DNS_FORWARD.to_string()),
-            NetworkMode::Slirp4netns(o) => Some(slirp::addresses(o).dns.to_string()),
-            _ => None,
-        };
-        let text = resolv_conf(&base, &c.dns, !own_netns, first.as_deref());
+        let text = resolv_conf(&base, &c.dns, !own_netns, net);
         let path = dir.join(RESOLV_CONF);
         put(&path, &text)?;
         out.push((path, "/etc/resolv.conf"));
@@ -228,12 +263,16 @@ mod tests {
             "# comment\n127.0.0.1 localhost\n\n",
             &add,
             Some("192.0.2.2".parse().expect("ip")),
-            Some(("127.0.0.1".parse().expect("ip"), "hh", "web")),
+            Some(("hh", "web")),
+            None,
         );
         assert_eq!(
             text,
             "1.2.3.4\tfoo bar\n# comment\n127.0.0.1 localhost\n192.0.2.2\thost.containers.internal\n127.0.0.1\thh web\n"
         );
+        // On a bridge: its own address.
+        let text = hosts("", &[], None, Some(("c1", "c1")), "10.89.0.2".parse().ok());
+        assert_eq!(text, "10.89.0.2\tc1\n");
     }
 
     #[test]
@@ -241,11 +280,11 @@ mod tests {
         let host =
             "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n";
         assert_eq!(
-            resolv_conf(host, &DnsConfig::default(), false, None),
+            resolv_conf(host, &DnsConfig::default(), false, &NetFacts::default()),
             "search corp.example\nnameserver 10.0.0.1\noptions edns0\n"
         );
         assert_eq!(
-            resolv_conf(host, &DnsConfig::default(), true, None),
+            resolv_conf(host, &DnsConfig::default(), true, &NetFacts::default()),
             "search corp.example\nnameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n"
         );
         let dns = DnsConfig {
@@ -254,7 +293,7 @@ mod tests {
             options: vec!["ndots:2".into()],
         };
         assert_eq!(
-            resolv_conf(host, &dns, false, None),
+            resolv_conf(host, &dns, false, &NetFacts::default()),
             "nameserver 9.9.9.9\noptions ndots:2\n"
         );
     }
@@ -263,12 +302,26 @@ mod tests {
     fn pastas_forwarder_comes_first() {
         let host = "search a\nnameserver 10.0.0.1\nnameserver 169.254.1.1\noptions x\n";
         assert_eq!(
-            resolv_conf(host, &DnsConfig::default(), false, Some("169.254.1.1")),
+            resolv_conf(host, &DnsConfig::default(), false, &NetFacts::pasta()),
             "search a\nnameserver 169.254.1.1\nnameserver 10.0.0.1\noptions x\n"
         );
         assert_eq!(
-            resolv_conf("", &DnsConfig::default(), false, Some("169.254.1.1")),
+            resolv_conf("", &DnsConfig::default(), false, &NetFacts::pasta()),
             "nameserver 169.254.1.1\n"
+        );
+    }
+
+    #[test]
+    fn network_resolvers_and_their_domain_come_first() {
+        let host = "search a\nnameserver 10.0.0.1\n";
+        let net = NetFacts {
+            servers: vec!["10.89.0.1".into()],
+            search: vec!["dns.podman".into()],
+            ..NetFacts::default()
+        };
+        assert_eq!(
+            resolv_conf(host, &DnsConfig::default(), false, &net),
+            "search dns.podman a\nnameserver 10.89.0.1\nnameserver 10.0.0.1\n"
         );
     }
 

@@ -120,6 +120,7 @@ impl Engine {
         current.state.pid = None;
         current.state.monitor_pid = None;
         current.state.monitor_start = None;
+        current.state.networks.clear();
         self.release_resources(current);
         self.containers()?.put(current)?;
         Ok(true)
@@ -134,8 +135,13 @@ impl Engine {
         if let Err(e) = self.store().unmount_rootfs(&rootfs) {
             tracing::warn!("{e}");
         }
-        // pasta's or slirp4netns's namespace, and the helper with it.
-        crate::engine::container::usernet::release(&store.rundir(&rec.id));
+        // Bridges first (they remove the namespace file themselves), then
+        // pasta's or slirp4netns's namespace and the helper with it.
+        let rundir = store.rundir(&rec.id);
+        if let crate::state::container::NetworkMode::Bridge(_) = rec.config.network {
+            self.detach_networks(rec, &rundir);
+        }
+        crate::engine::container::usernet::release(&rundir);
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {
             if runtime_may_know(&state_base, rt.name(), &rec.id) {

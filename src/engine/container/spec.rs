@@ -250,6 +250,7 @@ impl Engine {
     ) -> Result<(), ContainerError> {
         let c = &rec.config;
         let rundir = self.containers()?.rundir(&rec.id);
+        let mut facts = netfiles::NetFacts::plain();
         let files = match &c.network {
             NetworkMode::None => None,
             NetworkMode::Host => {
@@ -261,10 +262,30 @@ impl Engine {
                 None
             }
             // Made and connected by pasta or slirp4netns before the runtime runs.
-            NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
+            NetworkMode::Pasta(_) => {
                 opts.namespaces.net =
                     Namespace::Join(rundir.join(crate::engine::container::usernet::NETNS));
+                facts = netfiles::NetFacts::pasta();
                 None
+            }
+            NetworkMode::Slirp4netns(o) => {
+                opts.namespaces.net =
+                    Namespace::Join(rundir.join(crate::engine::container::usernet::NETNS));
+                facts = netfiles::NetFacts::slirp(o);
+                None
+            }
+            // Made and attached to the bridges before the runtime runs.
+            NetworkMode::Bridge(_) => {
+                opts.namespaces.net =
+                    Namespace::Join(rundir.join(crate::engine::network::attach::NETNS));
+                facts = self.bridge_facts(rec)?;
+                None
+            }
+            NetworkMode::Default => {
+                return Err(ContainerError::Invalid(format!(
+                    "container {} has no network mode: recreate it",
+                    rec.name
+                )))
             }
             NetworkMode::Container(id) => {
                 let other = self.containers()?.get(id)?.ok_or_else(|| {
@@ -299,7 +320,7 @@ impl Engine {
             Some(f) => f,
             None => {
                 let owner = c.id_mappings.as_ref().and_then(|m| m.root());
-                netfiles::write(&rundir, c, hostname, &rec.name, owner).map_err(|e| {
+                netfiles::write(&rundir, c, hostname, &rec.name, owner, &facts).map_err(|e| {
                     ContainerError::Invalid(format!(
                         "writing the network files of {} in {}: {e}",
                         rec.name,
@@ -321,6 +342,41 @@ impl Engine {
             });
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// What a container on bridge networks puts in its files: the
+    /// resolvers of its networks with DNS and their domain, its first
+    /// address for its names, and its first network's gateway for
+    /// host.containers.internal (podman's choices).
+    fn bridge_facts(&self, rec: &ContainerRecord) -> Result<netfiles::NetFacts, ContainerError> {
+        let NetworkMode::Bridge(attached) = &rec.config.network else {
+            return Ok(netfiles::NetFacts::plain());
+        };
+        let store = self.networks()?;
+        let mut facts = netfiles::NetFacts::default();
+        for (i, a) in attached.iter().enumerate() {
+            let Some(status) = rec.state.networks.get(&a.network) else {
+                continue;
+            };
+            let dns = store.get(&a.network)?.is_some_and(|n| n.dns_enabled);
+            if dns {
+                facts
+                    .servers
+                    .extend(status.gateways.iter().map(|g| g.to_string()));
+                if facts.search.is_empty() {
+                    facts
+                        .search
+                        .push(crate::engine::network::attach::DNS_DOMAIN.into());
+                }
+            }
+            if i == 0 {
+                facts.own_address = status.addresses.first().map(|(a, _)| *a);
+                facts.host_address = status.gateways.iter().find(|g| g.is_ipv4()).copied();
+            }
+        }
+        Ok(facts)
     }
 }
 

@@ -214,12 +214,24 @@ impl Engine {
             self.privilege() == crate::config::paths::Privilege::Root,
         )
         .map_err(ContainerError::Invalid)?;
+        if let crate::state::container::NetworkMode::Bridge(_) = &rec.config.network {
+            match self.attach_networks(&rec, &bundle) {
+                Ok(status) => rec.state.networks = status,
+                Err(e) => {
+                    if let Some(n) = usernet {
+                        n.abort();
+                    }
+                    return Err(e);
+                }
+            }
+        }
         let spec = match self.prepare_bundle(&rec, &bundle, console_size) {
             Ok(spec) => spec,
             Err(e) => {
                 if let Some(n) = usernet {
                     n.abort();
                 }
+                self.release_resources(&rec);
                 return Err(e);
             }
         };

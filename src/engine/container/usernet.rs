@@ -66,7 +66,7 @@ pub fn read_pid(pid_file: &Path) -> Option<i32> {
 /// Whether `pid` is a live process whose name (`/proc/PID/comm`) starts
 /// with one of `names`: a pid file may outlive its process, and the pid
 /// be reused by another.
-fn is_helper(pid: i32, names: &[&str]) -> bool {
+pub fn is_helper(pid: i32, names: &[&str]) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .is_ok_and(|c| names.iter().any(|n| c.starts_with(n)))
         && process_start_time(pid).is_some()
