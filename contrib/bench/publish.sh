@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # publish.sh - time from `run -d -p 127.0.0.1:PORT:80 IMAGE httpd` to the
 # first HTTP answer on that port, then `rm -f`, root and rootless, skiff
-# (--network pasta and --network slirp4netns) and podman (its default
+# (its default bridge network, --network pasta and --network slirp4netns)
+# and podman (its default
 # network: a netavark bridge as root, slirp4netns with rootlessport
 # rootless) side by side on the same busybox image from a local registry.
 #
@@ -107,21 +108,25 @@ if [[ -n $podman_on ]]; then
 fi
 
 echo "run -d -p 127.0.0.1:PORT:80 $ref httpd, to the first HTTP answer: median (fastest) of $RUNS runs, after $WARMUP warm-up runs"
+mapfile -t g < <(time_publish as_root 18937 bridge "${sk_root[@]}")
 mapfile -t a < <(time_publish as_root 18931 pasta "${sk_root[@]}")
 mapfile -t e < <(time_publish as_root 18935 slirp4netns "${sk_root[@]}")
 echo " root:"
+line "skiff (default network: bridge)" "${g[@]}"
 line "skiff --network pasta" "${a[@]}"
 line "skiff --network slirp4netns" "${e[@]}"
 if [[ -n $podman_on ]]; then
     mapfile -t b < <(time_publish as_root 18932 "" "${pm_root[@]}" --runtime runc)
     line "podman (default network: netavark bridge)" "${b[@]}"
-    printf '  %-44s %8s\n' "podman / skiff" "$(ratio "$(printf '%s\n' "${b[@]}")" "$(median <<<"$(printf '%s\n' "${a[@]}")")")"
+    printf '  %-44s %8s\n' "podman / skiff (both bridges)" "$(ratio "$(printf '%s\n' "${b[@]}")" "$(median <<<"$(printf '%s\n' "${g[@]}")")")"
 fi
 mapfile -t c < <(time_publish as_user 18933 pasta "${sk_user[@]}")
 mapfile -t f < <(time_publish as_user 18936 slirp4netns "${sk_user[@]}")
+mapfile -t h < <(time_publish as_user 18938 bridge "${sk_user[@]}")
 echo " rootless ($USER_NAME):"
-line "skiff --network pasta" "${c[@]}"
+line "skiff --network pasta (its default)" "${c[@]}"
 line "skiff --network slirp4netns" "${f[@]}"
+line "skiff bridge (rootless network namespace)" "${h[@]}"
 if [[ -n $podman_on ]]; then
     mapfile -t d < <(time_publish as_user 18934 "" "${pm_user[@]}" --runtime runc)
     line "podman (default: slirp4netns, rootlessport)" "${d[@]}"

@@ -552,6 +552,11 @@ impl Engine {
     pub fn detach_networks(&self, rec: &ContainerRecord, rundir: &Path) {
         let Ok(store) = self.networks() else { return };
         let Ok(_lock) = store.lock() else { return };
+        // Whether this call finds anything attached (a second release of
+        // the same run finds nothing and leaves the rest alone).
+        let attached = attachments(rec)
+            .iter()
+            .any(|a| !store.leases(&a.network).of(&rec.id).is_empty());
         let mut dns_changed = false;
         for (i, a) in attachments(rec).iter().enumerate() {
             dns_changed |= self.detach_one(rec, &store, &a.network, i == 0);
@@ -564,7 +569,7 @@ impl Engine {
         if let Err(e) = crate::sys::netns::remove_bound(&rundir.join(NETNS)) {
             tracing::warn!("removing {}: {e}", rundir.join(NETNS).display());
         }
-        if self.no_leases_left(&store) {
+        if attached && self.no_leases_left(&store) {
             // Nothing attached anywhere: skiff's table goes too, and a
             // rootless user's network namespace with its pasta.
             match self.privilege() {
@@ -597,12 +602,19 @@ impl Engine {
         let addrs = leases.of(&rec.id);
         let host = host_veth(&rec.id, &n.name);
         let rootless = self.privilege() == Privilege::Rootless;
+        // Leases go last: holding none, the container was detached
+        // already (its links and rules went first); for a rootless user
+        // without the namespace of bridges, they went with it.
+        let gone = addrs.is_empty() || (rootless && !self.bridge_netns_exists());
         if ports && rootless {
             if let Ok(store) = self.containers() {
                 stop_forwarder(&store.rundir(&rec.id));
             }
         }
         let result = in_bridge_netns(self, || {
+            if gone {
+                return;
+            }
             if let Ok(mut nl) = Netlink::open() {
                 if let Err(e) = nl.delete_link_named(&host) {
                     tracing::warn!("removing {host}: {e}");
@@ -625,10 +637,16 @@ impl Engine {
                 Err(e) => tracing::warn!("removing {} from the resolver: {e}", rec.name),
             }
         }
-        if leases.is_empty() {
+        if leases.is_empty() && !gone {
             remove_bridge(self, &n);
         }
         dns_changed
+    }
+
+    /// Whether the namespace this user's bridges live in is there (always,
+    /// for root: the host's).
+    fn bridge_netns_exists(&self) -> bool {
+        self.bridge_netns().is_none_or(|ns| ns.exists())
     }
 
     fn no_leases_left(&self, store: &NetworkStore) -> bool {
