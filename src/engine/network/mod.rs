@@ -434,6 +434,28 @@ impl Engine {
 }
 
 impl Engine {
+    /// A container's record, read again under its lock (held until the
+    /// guard goes).
+    fn locked_container(
+        &self,
+        container: &str,
+    ) -> Result<
+        (
+            crate::state::ContainerStore,
+            crate::storage::lock::LockGuard,
+            crate::state::container::ContainerRecord,
+        ),
+        ContainerError,
+    > {
+        let found = self.find_container(container)?;
+        let store = self.containers()?.clone();
+        let lock = store.lock(&found.id)?;
+        let rec = store
+            .get(&found.id)?
+            .ok_or_else(|| crate::state::StateError::NoSuchContainer(container.to_string()))?;
+        Ok((store, lock, rec))
+    }
+
     /// Put a container on one more network (`network connect`); a running
     /// container is attached at once.
     pub fn connect_network(
@@ -443,12 +465,7 @@ impl Engine {
         mut wish: crate::state::container::NetworkAttachment,
     ) -> Result<(), ContainerError> {
         let n = self.find_network(network)?;
-        let found = self.find_container(container)?;
-        let store = self.containers()?;
-        let _lock = store.lock(&found.id)?;
-        let mut rec = store
-            .get(&found.id)?
-            .ok_or_else(|| crate::state::StateError::NoSuchContainer(container.to_string()))?;
+        let (store, _lock, mut rec) = self.locked_container(container)?;
         let NetworkMode::Bridge(attached) = &rec.config.network else {
             return Err(invalid(format!(
                 "container {} uses the network mode {}, which cannot be connected to networks",
@@ -502,12 +519,7 @@ impl Engine {
     /// Take a container off a network (`network disconnect`).
     pub fn disconnect_network(&self, network: &str, container: &str) -> Result<(), ContainerError> {
         let n = self.find_network(network)?;
-        let found = self.find_container(container)?;
-        let store = self.containers()?;
-        let _lock = store.lock(&found.id)?;
-        let mut rec = store
-            .get(&found.id)?
-            .ok_or_else(|| crate::state::StateError::NoSuchContainer(container.to_string()))?;
+        let (store, _lock, mut rec) = self.locked_container(container)?;
         let NetworkMode::Bridge(attached) = &rec.config.network else {
             return Err(invalid(format!(
                 "container {} is not connected to network {}",
