@@ -51,22 +51,6 @@ fn bridge_skiff() -> Skiff {
     s
 }
 
-/// A busybox httpd on port 80 serving "hello from NAME".
-fn httpd(name: &str) -> String {
-    format!(
-        "mkdir -p /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www"
-    )
-}
-
-/// `run -d --name NAME FLAGS... IMAGE httpd`.
-fn run_web(s: &Skiff, name: &str, flags: &[&str]) {
-    let script = httpd(name);
-    let mut argv = vec!["run", "-d", "--name", name];
-    argv.extend_from_slice(flags);
-    argv.extend([IMAGE, "sh", "-c", &script]);
-    s.run(argv).ok();
-}
-
 /// GET `url` from the (private) host with busybox wget, retried for up
 /// to 10 s.
 fn fetch_from_host(s: &Skiff, url: &str) -> String {
@@ -371,15 +355,7 @@ fn a_killed_monitor_then_rm_leaves_nothing() {
     s.run(["network", "create", "k"]).ok();
     run_web(&s, "k9", &["--network", "k", "-p", "127.0.0.1:19454:80"]);
     assert!(fetch_from_host(&s, "http://127.0.0.1:19454/").contains("hello from k9"));
-    let monitor: i32 = inspect_container(&s, "k9", "{{.State.ConmonPid}}")
-        .parse()
-        .expect("monitor pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(monitor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the monitor");
-    wait_for(|| !process_alive(monitor as u32), "the monitor to die");
+    kill_monitor(&s, "k9");
     s.run(["rm", "-f", "-t", "0", "k9"]).ok();
     s.run(["network", "rm", "k"]).ok();
     assert_clean(&s);

@@ -5,78 +5,23 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 
-const IMAGE: &str = "skiff-test/busybox";
-
-/// A busybox httpd on port 80 serving "hello from NAME".
-fn httpd(name: &str) -> String {
-    format!(
-        "mkdir -p /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www"
-    )
-}
-
-/// `run -d --name NAME --network pasta FLAGS... IMAGE` with the httpd of
-/// [`httpd`].
+/// `run -d --name NAME --network pasta FLAGS...` with a web server.
 fn run_web(s: &Skiff, name: &str, flags: &[&str]) {
-    let script = httpd(name);
-    let mut argv = vec!["run", "-d", "--name", name, "--network", "pasta"];
-    argv.extend_from_slice(flags);
-    argv.extend([IMAGE, "sh", "-c", &script]);
-    s.run(argv).ok();
+    let mut all = vec!["--network", "pasta"];
+    all.extend_from_slice(flags);
+    common::run_web(s, name, &all);
 }
 
-/// Whether pasta can run here; prints why not otherwise.
 fn pasta_ready() -> bool {
-    if !containers_ready(&[]) {
-        return false;
-    }
-    if find_tool("pasta").is_none() {
-        if in_ci() {
-            panic!("pasta is not installed (Debian package passt; see .ci/run)");
-        }
-        skip("pasta is not installed (Debian package passt)");
-        return false;
-    }
-    let tun = std::ffi::CString::new("/dev/net/tun").expect("path");
-    if nix::unistd::access(
-        tun.as_c_str(),
-        nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK,
-    )
-    .is_err()
-    {
-        skip("/dev/net/tun is not readable and writable here");
-        return false;
-    }
-    true
+    user_net_ready("pasta", "passt")
 }
 
-/// GET / from 127.0.0.1:port, retried until an answer comes (at most 10 s).
-fn fetch(port: u16) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = (|| -> std::io::Result<String> {
-            let mut s = TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(Duration::from_secs(2)))?;
-            s.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-            let mut out = String::new();
-            s.read_to_string(&mut out)?;
-            Ok(out)
-        })();
-        match got {
-            Ok(text) if text.starts_with("HTTP/1.") && text.contains(" 200 ") => return text,
-            other if Instant::now() > deadline => {
-                panic!("no HTTP answer on 127.0.0.1:{port}: {other:?}")
-            }
-            _ => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-}
+const IMAGE: &str = "skiff-test/busybox";
 
 fn container_id(s: &Skiff, name: &str) -> String {
     inspect_container(s, name, "{{.Id}}")
@@ -110,7 +55,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
     let port = 19431;
     let t = Instant::now();
     run_web(&s, "web", &["-p", &format!("127.0.0.1:{port}:80")]);
-    let text = fetch(port);
+    let text = fetch_local(port);
     eprintln!("run -d -p to the first answer: {:?}", t.elapsed());
     assert!(text.contains("hello from web"), "{text}");
     let id = container_id(&s, "web");
@@ -127,7 +72,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
     s.run(["stop", "-t", "0", "web"]).ok();
     assert_gone(&s, &id);
     s.run(["start", "web"]).ok();
-    assert!(fetch(port).contains("hello from web"));
+    assert!(fetch_local(port).contains("hello from web"));
     s.run(["rm", "-f", "-t", "0", "web"]).ok();
     assert_gone(&s, &id);
     assert!(processes_of(&s).is_empty(), "{:?}", processes_of(&s));
@@ -147,7 +92,7 @@ fn a_free_host_port_is_chosen_and_shown_by_port() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("port 80: {out}"));
     assert_ne!(port, 0);
-    assert!(fetch(port).contains("hello from rnd"));
+    assert!(fetch_local(port).contains("hello from rnd"));
     // -P published the image's exposed port on a free port of every address.
     let all = s.run(["port", "rnd"]).ok();
     assert!(
@@ -166,17 +111,9 @@ fn nothing_is_left_after_the_monitor_is_killed() {
     }
     let s = busybox_skiff();
     run_web(&s, "k9", &["-p", "127.0.0.1:19433:80"]);
-    assert!(fetch(19433).contains("hello from k9"));
+    assert!(fetch_local(19433).contains("hello from k9"));
     let id = container_id(&s, "k9");
-    let monitor: i32 = inspect_container(&s, "k9", "{{.State.ConmonPid}}")
-        .parse()
-        .expect("monitor pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(monitor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the monitor");
-    wait_for(|| !process_alive(monitor as u32), "the monitor to die");
+    kill_monitor(&s, "k9");
     s.run(["rm", "-f", "-t", "0", "k9"]).ok();
     assert_gone(&s, &id);
 }

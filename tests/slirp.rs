@@ -9,71 +9,22 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use common::*;
 
 const IMAGE: &str = "skiff-test/busybox";
 
-/// `run -d --name NAME --network NETWORK FLAGS... IMAGE` with a busybox
-/// httpd on port 80 serving "hello from NAME".
+/// `run -d --name NAME --network NETWORK FLAGS...` with a web server.
 fn run_web(s: &Skiff, name: &str, network: &str, flags: &[&str]) {
-    let script = format!(
-        "mkdir -p /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www"
-    );
-    let mut argv = vec!["run", "-d", "--name", name, "--network", network];
-    argv.extend_from_slice(flags);
-    argv.extend([IMAGE, "sh", "-c", &script]);
-    s.run(argv).ok();
+    let mut all = vec!["--network", network];
+    all.extend_from_slice(flags);
+    common::run_web(s, name, &all);
 }
 
-/// Whether slirp4netns can run here; prints why not otherwise.
 fn slirp_ready() -> bool {
-    if !containers_ready(&[]) {
-        return false;
-    }
-    if find_tool("slirp4netns").is_none() {
-        if in_ci() {
-            panic!("slirp4netns is not installed (Debian package slirp4netns; see .ci/run)");
-        }
-        skip("slirp4netns is not installed (Debian package slirp4netns)");
-        return false;
-    }
-    let tun = std::ffi::CString::new("/dev/net/tun").expect("path");
-    if nix::unistd::access(
-        tun.as_c_str(),
-        nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK,
-    )
-    .is_err()
-    {
-        skip("/dev/net/tun is not readable and writable here");
-        return false;
-    }
-    true
-}
-
-/// GET / from 127.0.0.1:port, retried until an answer comes (at most 10 s).
-fn fetch(port: u16) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = (|| -> std::io::Result<String> {
-            let mut s = TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(Duration::from_secs(2)))?;
-            s.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-            let mut out = String::new();
-            s.read_to_string(&mut out)?;
-            Ok(out)
-        })();
-        match got {
-            Ok(text) if text.starts_with("HTTP/1.") && text.contains(" 200 ") => return text,
-            other if Instant::now() > deadline => {
-                panic!("no HTTP answer on 127.0.0.1:{port}: {other:?}")
-            }
-            _ => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
+    user_net_ready("slirp4netns", "slirp4netns")
 }
 
 fn container_id(s: &Skiff, name: &str) -> String {
@@ -115,7 +66,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
         "slirp4netns",
         &["-p", &format!("127.0.0.1:{port}:80")],
     );
-    assert!(fetch(port).contains("hello from web"));
+    assert!(fetch_local(port).contains("hello from web"));
     let id = container_id(&s, "web");
     assert!(rundir(&s, &id).join("netns").exists());
     assert_eq!(slirps(&s).len(), 1, "{:?}", slirps(&s));
@@ -152,7 +103,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
     s.run(["stop", "-t", "0", "web"]).ok();
     assert_gone(&s, &id);
     s.run(["start", "web"]).ok();
-    assert!(fetch(port).contains("hello from web"));
+    assert!(fetch_local(port).contains("hello from web"));
     s.run(["rm", "-f", "-t", "0", "web"]).ok();
     assert_gone(&s, &id);
     assert!(processes_of(&s).is_empty(), "{:?}", processes_of(&s));
@@ -240,7 +191,7 @@ fn udp_ports_are_bound_on_the_host_while_the_container_runs() {
         "slirp4netns",
         &["-p", "127.0.0.1:19447:5353/udp", "-p", "127.0.0.1:19446:80"],
     );
-    assert!(fetch(19446).contains("hello from udp"));
+    assert!(fetch_local(19446).contains("hello from udp"));
     let err = UdpSocket::bind("127.0.0.1:19447").expect_err("slirp4netns holds the port");
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
     let id = container_id(&s, "udp");
@@ -256,16 +207,9 @@ fn slirp4netns_leaves_with_a_killed_monitor() {
     }
     let s = busybox_skiff();
     run_web(&s, "k9", "slirp4netns", &["-p", "127.0.0.1:19443:80"]);
-    assert!(fetch(19443).contains("hello from k9"));
+    assert!(fetch_local(19443).contains("hello from k9"));
     let id = container_id(&s, "k9");
-    let monitor: i32 = inspect_container(&s, "k9", "{{.State.ConmonPid}}")
-        .parse()
-        .expect("monitor pid");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(monitor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the monitor");
+    kill_monitor(&s, "k9");
     // Without any skiff command: the monitor held slirp4netns's exit pipe.
     wait_for(
         || slirps(&s).is_empty(),

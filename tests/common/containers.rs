@@ -113,3 +113,79 @@ pub fn processes_of(s: &Skiff) -> Vec<String> {
     }
     out
 }
+
+/// `run -d --name NAME FLAGS... skiff-test/busybox` running a busybox
+/// httpd on port 80 that serves "hello from NAME".
+pub fn run_web(s: &Skiff, name: &str, flags: &[&str]) {
+    let script = format!(
+        "mkdir -p /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www"
+    );
+    let mut argv = vec!["run", "-d", "--name", name];
+    argv.extend_from_slice(flags);
+    argv.extend(["skiff-test/busybox", "sh", "-c", &script]);
+    s.run(argv).ok();
+}
+
+/// GET /index.html from 127.0.0.1:port, retried until a 200 answer comes
+/// (at most 10 s); the whole answer, headers included.
+pub fn fetch_local(port: u16) -> String {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = (|| -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })();
+        match got {
+            Ok(text) if text.starts_with("HTTP/1.") && text.contains(" 200 ") => return text,
+            other if std::time::Instant::now() > deadline => {
+                panic!("no HTTP answer on 127.0.0.1:{port}: {other:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// Whether a user-mode network helper (`tool`, from Debian package
+/// `package`) can run here; prints why not otherwise.
+pub fn user_net_ready(tool: &str, package: &str) -> bool {
+    if !containers_ready(&[]) {
+        return false;
+    }
+    if super::tools::find_tool(tool).is_none() {
+        if super::tools::in_ci() {
+            panic!("{tool} is not installed (Debian package {package}; see .ci/run)");
+        }
+        skip(&format!(
+            "{tool} is not installed (Debian package {package})"
+        ));
+        return false;
+    }
+    if nix::unistd::access(
+        "/dev/net/tun",
+        nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::W_OK,
+    )
+    .is_err()
+    {
+        skip("/dev/net/tun is not readable and writable here");
+        return false;
+    }
+    true
+}
+
+/// SIGKILL the monitor of container `name` and wait until it is gone.
+pub fn kill_monitor(s: &Skiff, name: &str) {
+    let monitor: i32 = inspect_container(s, name, "{{.State.ConmonPid}}")
+        .parse()
+        .expect("monitor pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the monitor");
+    wait_for(|| !process_alive(monitor as u32), "the monitor to die");
+}
