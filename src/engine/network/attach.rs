@@ -146,9 +146,20 @@ fn upstream_servers(engine: &Engine) -> Vec<IpAddr> {
 }
 
 /// The bridge of `n`, its gateway addresses, sysctls and firewall chains
-/// (kept if already there).
-fn ensure_bridge(n: &NetworkRecord) -> Result<u32, String> {
+/// (kept if already there). `first`: no other container is on the
+/// network, so they may be missing; otherwise the bridge is only looked
+/// up (they come and go together, under the network lock, and `network
+/// reload` restores rules someone else flushed).
+fn ensure_bridge(n: &NetworkRecord, first: bool) -> Result<u32, String> {
     let mut nl = Netlink::open().map_err(|e| e.to_string())?;
+    if !first {
+        if let Some(index) = nl
+            .link_index(&n.network_interface)
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(index);
+        }
+    }
     let index = nl
         .ensure_bridge(&n.network_interface, n.mtu())
         .map_err(|e| e.to_string())?;
@@ -411,6 +422,7 @@ impl Engine {
         default_route: &mut (bool, bool),
     ) -> Result<NetworkStatus, ContainerError> {
         let leases = store.leases(&n.name);
+        let first = leases.all().iter().all(|(_, holder)| holder == &rec.id);
         let stale = |id: &str| self.lease_is_stale(id);
         let mut addrs: Vec<(IpAddr, u8)> = Vec::new();
         let mut gateways = Vec::new();
@@ -454,7 +466,7 @@ impl Engine {
         let plain: Vec<IpAddr> = addrs.iter().map(|(a, _)| *a).collect();
         let rootless = self.privilege() == Privilege::Rootless;
         in_bridge_netns(self, || -> Result<(), String> {
-            let bridge = ensure_bridge(n)?;
+            let bridge = ensure_bridge(n, first)?;
             let mut nl = Netlink::open().map_err(|e| e.to_string())?;
             let _ = nl.delete_link_named(&host);
             nl.add_veth(&host, &ifname, ns_file.as_fd(), bridge, n.mtu(), Some(mac))
