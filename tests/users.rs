@@ -20,7 +20,10 @@ struct UserSkiff {
 impl UserSkiff {
     fn new(user: &'static str) -> Option<UserSkiff> {
         let pw = nix::unistd::User::from_name(user).ok().flatten()?;
-        let dir = std::env::temp_dir().join(format!("skiff-user-{user}-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("skiff-user-{user}-{}-{n}", std::process::id()));
         for (sub, mode) in [("", 0o755), ("home", 0o755), ("xdg", 0o700)] {
             let d = dir.join(sub);
             std::fs::create_dir_all(&d).expect("mkdir");
@@ -36,11 +39,21 @@ impl UserSkiff {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.cmd_via(Cmd::new("runuser"), args)
+    }
+
+    /// As `cmd`, with `runuser` run by `prefix` (which ends by running
+    /// its arguments).
+    fn cmd_via<I, S>(&self, prefix: Cmd, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let path = format!(
             "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             Skiff::bin().parent().expect("bin dir").display()
         );
-        Cmd::new("runuser")
+        prefix
             .args(["-u", self.user, "--", "env", "-i"])
             .arg(format!("PATH={path}"))
             .arg(format!("HOME={}", self.dir.join("home").display()))
@@ -170,4 +183,61 @@ fn a_user_without_subordinate_ids_gets_one_id() {
     // Said when the namespace is made, not by every command.
     let again = u.cmd(["images", "-q"]).run();
     assert_eq!(again.stderr(), "", "{again}");
+}
+
+#[test]
+fn a_user_who_cannot_open_the_tun_device_is_told_so_in_one_line() {
+    if !ready(&["skifftest"]) || !containers_ready(&["unshare", "pasta"]) {
+        return;
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        skip("no /dev/net/tun to hide");
+        return;
+    }
+    let Some(u) = UserSkiff::new("skifftest") else {
+        return;
+    };
+    // In a mount namespace of its own, /dev/net/tun is a file only root
+    // may open; the machine's device is left alone. The user's namespace
+    // holder, started by the first command, is made in there too.
+    let hidden = u.dir.join("tun");
+    std::fs::write(&hidden, "").expect("write");
+    std::fs::set_permissions(&hidden, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    let hiding = || {
+        Cmd::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg("mount --bind \"$0\" /dev/net/tun && exec runuser \"$@\"")
+            .arg(&hidden)
+    };
+    let image = busybox_ref();
+    u.cmd_via(hiding(), ["pull", "-q", "--tls-verify=false", &image])
+        .run()
+        .ok();
+    let err = u
+        .cmd_via(
+            hiding(),
+            ["run", "--name", "c", "--network", "pasta", &image, "true"],
+        )
+        .run()
+        .fails(125);
+    // (The warning about resource limits on this machine aside.)
+    let said: Vec<&str> = err.lines().filter(|l| !l.contains("WARN")).collect();
+    assert!(
+        said.len() == 1 && said[0].starts_with("Error: "),
+        "one line: {err}"
+    );
+    assert!(
+        err.contains("/dev/net/tun") && err.contains("0600") && err.contains("--network none"),
+        "the device, its mode and a way out are named: {err}"
+    );
+    // Nothing of the attempt is left running, and the container can be
+    // removed.
+    let state = u
+        .cmd(["container", "inspect", "--format", "{{.State.Status}}", "c"])
+        .run()
+        .ok();
+    assert_ne!(state.trim(), "running");
+    u.cmd(["rm", "c"]).run().ok();
+    assert_eq!(u.cmd(["ps", "-a", "-q"]).run().ok(), "");
 }
