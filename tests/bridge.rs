@@ -145,10 +145,9 @@ fn the_default_network_publishes_ports_and_leaves_nothing() {
 /// A static UDP echo server for the busybox image (which has none), built
 /// with the C compiler; None when there is none.
 fn udp_echo(s: &Skiff) -> Option<std::path::PathBuf> {
-    let cc = find_tool("cc")?;
-    let src = s.dir().join("udpecho.c");
-    std::fs::write(
-        &src,
+    static_c_program(
+        s,
+        "udpecho",
         "#include <netinet/in.h>\n#include <stdlib.h>\n#include <sys/socket.h>\n\
          int main(int argc, char **argv) {\n\
            int fd = socket(AF_INET, SOCK_DGRAM, 0);\n\
@@ -162,18 +161,6 @@ fn udp_echo(s: &Skiff) -> Option<std::path::PathBuf> {
            }\n\
          }\n",
     )
-    .expect("write udpecho.c");
-    let bin = s.dir().join("udpecho");
-    let built = std::process::Command::new(cc)
-        .arg("-static")
-        .arg("-O")
-        .arg("-o")
-        .arg(&bin)
-        .arg(&src)
-        .status()
-        .ok()?
-        .success();
-    built.then_some(bin)
 }
 
 #[test]

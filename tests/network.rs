@@ -42,11 +42,16 @@ fn none_gives_loopback_and_files_of_its_own() {
             "sh",
             "-c",
             "cat /proc/net/dev; echo ==; cat /etc/hosts; echo ==; cat /etc/hostname; \
-             if test -e /etc/resolv.conf; then echo has-resolv; fi",
+             if test -e /etc/resolv.conf; then echo has-resolv; fi; echo ==; \
+             cat /sys/class/net/lo/operstate /sys/class/net/lo/flags",
         ])
         .ok();
     let parts: Vec<&str> = out.split("==\n").collect();
     assert_eq!(interfaces(parts[0]), ["lo"], "{out}");
+    // The loopback is up (IFF_UP), whichever runtime made the namespace.
+    let flags = parts[3].lines().nth(1).unwrap_or_default();
+    let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap_or(0);
+    assert_eq!(flags & 1, 1, "lo is up: {out}");
     let hosts: Vec<&str> = parts[1].lines().collect();
     // The user's entries first, the container itself last.
     assert_eq!(hosts[0], "10.1.2.3\tdb db.local", "{out}");

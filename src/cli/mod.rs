@@ -12,6 +12,7 @@ pub mod login;
 pub mod logout;
 pub mod network;
 pub mod output;
+pub mod pod;
 pub mod runtime;
 pub mod system;
 pub mod unshare;
@@ -101,6 +102,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
     /// Manage skiff itself
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -291,6 +295,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Wait(a) => container::wait::run(&ctx, a),
         Command::Rm(a) => container::rm::run(&ctx, a),
         Command::Network(c) => network::run(&ctx, c),
+        Command::Pod(c) => pod::run(&ctx, c),
         Command::System(c) => system::run(&ctx, c),
         Command::Pull(a) => image::pull::run(&ctx, a),
         Command::Push(a) => image::push::run(&ctx, a),

@@ -221,6 +221,7 @@ impl Engine {
                             force: true,
                             timeout: Some(0),
                             depend: true,
+                            infra: false,
                         };
                         match self.remove_container(c, opts) {
                             Ok(_) => {}

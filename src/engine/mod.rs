@@ -11,6 +11,7 @@ pub mod login;
 pub mod lookup;
 pub mod network;
 pub mod pipe;
+pub mod pod;
 pub mod pull;
 pub mod push;
 pub mod remote;

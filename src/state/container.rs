@@ -253,6 +253,64 @@ impl NetworkMode {
     }
 }
 
+/// `--ipc`, `--uts`, `--pid`, `--cgroupns`: where a container gets one of
+/// these namespaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "mode", content = "target")]
+pub enum NamespaceMode {
+    /// A new one of its own.
+    #[default]
+    Private,
+    /// The host's (for a rootless user: the one skiff runs in).
+    Host,
+    /// Another container's, by id (`container:NAME`; a pod's containers
+    /// join their infra container's).
+    Container(String),
+    /// The namespace bind-mounted at this path (`ns:PATH`).
+    Ns(std::path::PathBuf),
+}
+
+impl NamespaceMode {
+    /// As podman's inspect shows it (`HostConfig.IpcMode` and the like).
+    pub fn display(&self) -> String {
+        match self {
+            NamespaceMode::Private => "private".into(),
+            NamespaceMode::Host => "host".into(),
+            NamespaceMode::Container(id) => format!("container:{id}"),
+            NamespaceMode::Ns(p) => format!("ns:{}", p.display()),
+        }
+    }
+}
+
+/// The namespaces besides network and user that a container may share.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NamespaceModes {
+    pub ipc: NamespaceMode,
+    pub uts: NamespaceMode,
+    pub pid: NamespaceMode,
+    /// `None`: podman's default (private on a cgroup v2 host).
+    pub cgroup: Option<NamespaceMode>,
+}
+
+impl NamespaceModes {
+    /// The containers whose namespaces these name.
+    pub fn containers(&self) -> impl Iterator<Item = &String> {
+        [
+            Some(&self.ipc),
+            Some(&self.uts),
+            Some(&self.pid),
+            self.cgroup.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|m| match m {
+            NamespaceMode::Container(id) => Some(id),
+            _ => None,
+        })
+    }
+}
+
 /// `--add-host NAME[;NAME...]:IP`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostEntry {
@@ -340,6 +398,14 @@ pub struct ContainerConfig {
     pub dns: DnsConfig,
     /// `--no-hosts`: the image's /etc/hosts stays.
     pub no_hosts: bool,
+    /// `--ipc`, `--uts`, `--pid`, `--cgroupns`.
+    pub namespaces: NamespaceModes,
+    /// The pod it belongs to, by id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// It is its pod's infra container.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub infra: bool,
 }
 
 /// Where a container is in its life.

@@ -12,6 +12,7 @@
 pub mod container;
 pub mod names;
 pub mod network;
+pub mod pod;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,9 @@ pub enum StateError {
     Name(#[from] NameError),
     #[error("no container with name or ID {0:?} found: no such container")]
     NoSuchContainer(String),
-    #[error("{input:?} matches {count} containers: use more of the ID")]
+    #[error("no pod with name or ID {0:?} found: no such pod")]
+    NoSuchPod(String),
+    #[error("{input:?} matches {count} records: use more of the ID")]
     Ambiguous { input: String, count: usize },
     #[error("removing container {id}: {source}")]
     Remove {
@@ -156,15 +159,7 @@ impl ContainerStore {
 
     /// Ids of all containers with a record.
     pub fn ids(&self) -> Result<Vec<String>, StateError> {
-        let rd = std::fs::read_dir(&self.dir).map_err(|source| StateError::Create {
-            path: self.dir.clone(),
-            source,
-        })?;
-        Ok(rd
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
-            .collect())
+        record_ids(&self.dir)
     }
 
     /// All records, newest first.
@@ -212,41 +207,8 @@ impl ContainerStore {
 
     /// Find a container by name, full id or unique id prefix.
     pub fn lookup(&self, input: &str) -> Result<ContainerRecord, StateError> {
-        if let Some(id) = self.names.holder(input) {
-            if let Some(r) = self.get(&id)? {
-                return Ok(r);
-            }
-        }
-        let hex = !input.is_empty() && input.bytes().all(|b| b.is_ascii_hexdigit());
-        // A full id (what skiff passes itself, over and over while waiting
-        // for an exit) needs no scan of every container.
-        if hex && input.len() == 64 {
-            if let Some(r) = self.get(input)? {
-                return Ok(r);
-            }
-        }
-        if hex {
-            let hits: Vec<String> = self
-                .ids()?
-                .into_iter()
-                .filter(|id| id.starts_with(input))
-                .collect();
-            match hits.len() {
-                0 => {}
-                1 => {
-                    if let Some(r) = self.get(&hits[0])? {
-                        return Ok(r);
-                    }
-                }
-                count => {
-                    return Err(StateError::Ambiguous {
-                        input: input.to_string(),
-                        count,
-                    })
-                }
-            }
-        }
-        Err(StateError::NoSuchContainer(input.to_string()))
+        let found = resolve_id(&self.names, input, || self.ids(), |id| self.get(id))?;
+        found.ok_or_else(|| StateError::NoSuchContainer(input.to_string()))
     }
 
     /// Remove the record, its directories and its name (caller holds the
@@ -267,6 +229,57 @@ impl ContainerStore {
         self.names.release(&rec.name, &rec.id).map_err(err)?;
         let _ = std::fs::remove_file(self.dir.join("locks").join(format!("{}.lock", rec.id)));
         Ok(())
+    }
+}
+
+/// The ids (64 hex digits) of the record directories in `dir`.
+fn record_ids(dir: &Path) -> Result<Vec<String>, StateError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| StateError::Create {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok(rd
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect())
+}
+
+/// The record `input` names: a name in `names`, a full id, or a prefix
+/// of exactly one id.
+fn resolve_id<R>(
+    names: &Names,
+    input: &str,
+    ids: impl FnOnce() -> Result<Vec<String>, StateError>,
+    get: impl Fn(&str) -> Result<Option<R>, StateError>,
+) -> Result<Option<R>, StateError> {
+    if let Some(id) = names.holder(input) {
+        if let Some(r) = get(&id)? {
+            return Ok(Some(r));
+        }
+    }
+    let hex = !input.is_empty() && input.bytes().all(|b| b.is_ascii_hexdigit());
+    // A full id (what skiff passes itself, over and over while waiting
+    // for an exit) needs no scan of every record.
+    if hex && input.len() == 64 {
+        if let Some(r) = get(input)? {
+            return Ok(Some(r));
+        }
+    }
+    if !hex {
+        return Ok(None);
+    }
+    let hits: Vec<String> = ids()?
+        .into_iter()
+        .filter(|id| id.starts_with(input))
+        .collect();
+    match hits.len() {
+        0 => Ok(None),
+        1 => get(&hits[0]),
+        count => Err(StateError::Ambiguous {
+            input: input.to_string(),
+            count,
+        }),
     }
 }
 

@@ -189,3 +189,23 @@ pub fn kill_monitor(s: &Skiff, name: &str) {
     .expect("kill the monitor");
     wait_for(|| !process_alive(monitor as u32), "the monitor to die");
 }
+
+/// A static program for the busybox image, built from C `source` with the
+/// C compiler into the test's directory; None when there is no compiler
+/// with a static libc.
+pub fn static_c_program(s: &Skiff, name: &str, source: &str) -> Option<std::path::PathBuf> {
+    let cc = super::tools::find_tool("cc")?;
+    let src = s.dir().join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("write the C source");
+    let bin = s.dir().join(name);
+    let built = std::process::Command::new(cc)
+        .arg("-static")
+        .arg("-O")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .ok()?
+        .success();
+    built.then_some(bin)
+}

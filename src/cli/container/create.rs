@@ -13,7 +13,7 @@ use crate::engine::container::create::{CreateOptions, PullPolicy};
 use crate::engine::pull::{PullOptions, Silent};
 use crate::idmap::{IdMap, IdMappings};
 use crate::state::container::{
-    ContainerConfig, DnsConfig, LogDriver, NetworkMode, Resources, UserNsMode,
+    ContainerConfig, DnsConfig, LogDriver, NamespaceModes, NetworkMode, Resources, UserNsMode,
 };
 
 /// Flags common to `create` and `run`.
@@ -132,6 +132,45 @@ pub struct CreateArgs {
     /// Bind mount a host path: SOURCE:DESTINATION[:OPTIONS]
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
+    #[command(flatten)]
+    pub net: NetworkArgs,
+    /// Publish every port the image exposes on a free host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// IPC namespace: private, shareable, host, container:NAME, ns:PATH
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace (host name): private, host, container:NAME, ns:PATH
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// PID namespace: private, host, container:NAME, ns:PATH
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// Cgroup namespace: private, host, container:NAME, ns:PATH
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// Run in this pod (name or id), or in a new one: new:NAME
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Require HTTPS for a pull (default: as registries.conf says)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Credentials file for a pull
+    #[arg(long)]
+    pub authfile: Option<std::path::PathBuf>,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Image
+    pub image: String,
+    /// Command and arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// The network flags of `create`, `run` and `pod create`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct NetworkArgs {
     /// Network: a bridge network's NAME[:ip=IP,mac=MAC,alias=NAME,
     /// interface_name=NAME] (repeatable; bridge is the default network),
     /// pasta[:OPTIONS], slirp4netns[:OPTION=VALUE,...], none, host,
@@ -155,9 +194,6 @@ pub struct CreateArgs {
     /// [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTOCOL] (ports may be ranges A-B)
     #[arg(short, long)]
     pub publish: Vec<String>,
-    /// Publish every port the image exposes on a free host port
-    #[arg(short = 'P', long)]
-    pub publish_all: bool,
     /// Add a line to /etc/hosts: NAME[;NAME...]:IP
     #[arg(long)]
     pub add_host: Vec<String>,
@@ -173,35 +209,9 @@ pub struct CreateArgs {
     /// Leave the image's /etc/hosts alone
     #[arg(long)]
     pub no_hosts: bool,
-    /// Require HTTPS for a pull (default: as registries.conf says)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub tls_verify: Option<bool>,
-    /// Credentials file for a pull
-    #[arg(long)]
-    pub authfile: Option<std::path::PathBuf>,
-    /// Print help
-    #[arg(long, action = clap::ArgAction::Help)]
-    pub help: Option<bool>,
-    /// Image
-    pub image: String,
-    /// Command and arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
 }
 
-fn entrypoint(s: &str) -> anyhow::Result<Vec<String>> {
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
-    if s.trim_start().starts_with('[') {
-        return serde_json::from_str(s)
-            .map_err(|e| anyhow::anyhow!("invalid --entrypoint JSON array {s:?}: {e}"));
-    }
-    Ok(vec![s.to_string()])
-}
-
-impl CreateArgs {
-    /// The engine's options; `auto_remove` comes from `run --rm`.
+impl NetworkArgs {
     /// `--network` (repeatable) with `--ip`, `--mac-address` and
     /// `--network-alias`.
     fn network_mode(&self) -> anyhow::Result<NetworkMode> {
@@ -221,6 +231,54 @@ impl CreateArgs {
         crate::engine::network::mode::parse(&self.network, &flags).map_err(anyhow::Error::msg)
     }
 
+    /// Set the network part of `config` from these flags.
+    pub fn apply(&self, config: &mut ContainerConfig) -> anyhow::Result<()> {
+        config.network = self.network_mode()?;
+        config.add_hosts = self
+            .add_host
+            .iter()
+            .map(|h| crate::engine::container::netfiles::parse_add_host(h))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?;
+        config.dns = DnsConfig {
+            servers: self
+                .dns
+                .iter()
+                .map(|d| {
+                    d.parse()
+                        .map_err(|_| anyhow::anyhow!("invalid --dns {d:?}: not an IP address"))
+                })
+                .collect::<anyhow::Result<_>>()?,
+            search: self.dns_search.clone(),
+            options: self.dns_option.clone(),
+        };
+        config.no_hosts = self.no_hosts;
+        config.ports = self
+            .publish
+            .iter()
+            .map(|p| crate::engine::container::ports::parse_publish(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(())
+    }
+}
+
+fn entrypoint(s: &str) -> anyhow::Result<Vec<String>> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    if s.trim_start().starts_with('[') {
+        return serde_json::from_str(s)
+            .map_err(|e| anyhow::anyhow!("invalid --entrypoint JSON array {s:?}: {e}"));
+    }
+    Ok(vec![s.to_string()])
+}
+
+impl CreateArgs {
+    /// The engine's options; `auto_remove` comes from `run --rm`.
     pub fn to_options(&self, auto_remove: bool) -> anyhow::Result<CreateOptions> {
         apply_authfile(self.authfile.as_deref())?;
         let sec = parse::security_opts(&self.security_opt)?;
@@ -266,7 +324,7 @@ impl CreateArgs {
                 _ => anyhow::bail!("unsupported --log-opt {o:?}: skiff supports max-size=SIZE"),
             }
         }
-        let config = ContainerConfig {
+        let mut config = ContainerConfig {
             command: self.command.clone(),
             entrypoint: self.entrypoint.as_deref().map(entrypoint).transpose()?,
             env,
@@ -322,37 +380,26 @@ impl CreateArgs {
                 .iter()
                 .map(|v| parse::volume(v))
                 .collect::<anyhow::Result<_>>()?,
-            network: self.network_mode()?,
-            add_hosts: self
-                .add_host
-                .iter()
-                .map(|h| crate::engine::container::netfiles::parse_add_host(h))
-                .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)?,
-            dns: DnsConfig {
-                servers: self
-                    .dns
-                    .iter()
-                    .map(|d| {
-                        d.parse()
-                            .map_err(|_| anyhow::anyhow!("invalid --dns {d:?}: not an IP address"))
-                    })
-                    .collect::<anyhow::Result<_>>()?,
-                search: self.dns_search.clone(),
-                options: self.dns_option.clone(),
-            },
-            no_hosts: self.no_hosts,
-            ports: self
-                .publish
-                .iter()
-                .map(|p| crate::engine::container::ports::parse_publish(p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(anyhow::Error::msg)?
-                .into_iter()
-                .flatten()
-                .collect(),
             publish_all: self.publish_all,
+            namespaces: NamespaceModes {
+                ipc: parse::namespace_mode("ipc", self.ipc.as_deref().unwrap_or(""))?,
+                uts: parse::namespace_mode("uts", self.uts.as_deref().unwrap_or(""))?,
+                pid: parse::namespace_mode("pid", self.pid.as_deref().unwrap_or(""))?,
+                cgroup: self
+                    .cgroupns
+                    .as_deref()
+                    .map(|m| parse::namespace_mode("cgroupns", m))
+                    .transpose()?,
+            },
+            pod: self
+                .pod
+                .as_deref()
+                .filter(|p| !p.starts_with("new:"))
+                .map(str::to_string),
+            infra: false,
+            ..Default::default()
         };
+        self.net.apply(&mut config)?;
         if config.auto_remove && config.restart != crate::state::container::RestartPolicy::No {
             anyhow::bail!(
                 "the --rm option conflicts with --restart, when the restart policy is not \"no\""
@@ -377,6 +424,11 @@ impl CreateArgs {
             replace: self.replace,
             runtime: self.runtime.clone(),
             config,
+            new_pod: self
+                .pod
+                .as_deref()
+                .and_then(|p| p.strip_prefix("new:"))
+                .map(str::to_string),
         })
     }
 }

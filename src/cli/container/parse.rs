@@ -188,6 +188,25 @@ pub fn security_opts(items: &[String]) -> anyhow::Result<SecurityOpts> {
     Ok(out)
 }
 
+/// `--ipc`, `--uts`, `--pid` or `--cgroupns` (`flag`) MODE: private, host,
+/// container:NAME or ns:PATH (and `shareable`, private, for `--ipc`).
+pub fn namespace_mode(
+    flag: &str,
+    mode: &str,
+) -> anyhow::Result<crate::state::container::NamespaceMode> {
+    use crate::state::container::NamespaceMode;
+    Ok(match mode.split_once(':') {
+        None if mode.is_empty() || mode == "private" => NamespaceMode::Private,
+        None if mode == "shareable" && flag == "ipc" => NamespaceMode::Private,
+        None if mode == "host" => NamespaceMode::Host,
+        Some(("container", name)) if !name.is_empty() => NamespaceMode::Container(name.into()),
+        Some(("ns", path)) if path.starts_with('/') => NamespaceMode::Ns(path.into()),
+        _ => {
+            anyhow::bail!("invalid --{flag} {mode:?}: use private, host, container:NAME or ns:PATH")
+        }
+    })
+}
+
 /// `--userns MODE[:OPTIONS]`.
 pub fn userns(mode: &str) -> anyhow::Result<UserNsMode> {
     let (name, opts) = mode.split_once(':').unwrap_or((mode, ""));

@@ -56,6 +56,7 @@ pub fn run(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
             force: args.force,
             timeout: args.time,
             depend: args.depend,
+            infra: false,
         };
         match engine.remove_container(t, opts) {
             Ok(recs) => {

@@ -140,6 +140,7 @@ pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
                 force: true,
                 timeout: Some(0),
                 depend: false,
+                infra: false,
             },
         );
     };

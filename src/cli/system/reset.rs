@@ -38,6 +38,7 @@ pub fn run(ctx: &CliContext, args: ResetArgs) -> anyhow::Result<ExitCode> {
             force: true,
             timeout: Some(0),
             depend: true,
+            infra: true,
         };
         match engine.remove_container(&id, opts) {
             Ok(_) => {}

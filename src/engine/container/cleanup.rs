@@ -60,6 +60,15 @@ impl Engine {
 
     pub fn cleanup_container(&self, input: &str) -> Result<CleanupOutcome, ContainerError> {
         let rec = self.find_container(input)?;
+        let pod = rec.config.pod.clone().filter(|_| !rec.config.infra);
+        let outcome = self.cleanup_exited(rec)?;
+        if let (Some(pod), CleanupOutcome::Stopped | CleanupOutcome::Removed) = (pod, outcome) {
+            self.pod_member_exited(&pod)?;
+        }
+        Ok(outcome)
+    }
+
+    fn cleanup_exited(&self, rec: ContainerRecord) -> Result<CleanupOutcome, ContainerError> {
         if rec.state.status.is_live() {
             return Ok(CleanupOutcome::StillRunning);
         }

@@ -8,7 +8,8 @@ use crate::engine::pull::{PullObserver, PullOptions};
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::state::container::{
-    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec, NetworkMode,
+    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec, NamespaceMode,
+    NetworkMode,
 };
 use crate::state::names;
 use crate::storage::images::ImageRecord;
@@ -50,6 +51,9 @@ pub struct CreateOptions {
     /// `--runtime`, else the default choice.
     pub runtime: Option<String>,
     pub config: ContainerConfig,
+    /// `--pod new:NAME`: make the pod first, with this container's
+    /// network options.
+    pub new_pod: Option<String>,
 }
 
 /// The process a container runs: the entrypoint and command the user gave,
@@ -162,6 +166,9 @@ impl Engine {
         opts: &CreateOptions,
         observer: &dyn PullObserver,
     ) -> Result<ContainerRecord, ContainerError> {
+        if let Some(pod) = &opts.new_pod {
+            return self.create_in_new_pod(opts, pod, observer);
+        }
         // Everything that can be checked without the image first, so bad
         // input does not pull anything.
         if let Some(n) = &opts.name {
@@ -172,6 +179,10 @@ impl Engine {
         let mut config = opts.config.clone();
         config.init |= self.containers_conf()?.init;
         config.requires = self.resolve_requirements(&config.requires)?;
+        if !config.infra {
+            self.join_pod(&mut config)?;
+        }
+        self.resolve_namespace_containers(&mut config)?;
         if config.network == NetworkMode::Default {
             config.network = crate::engine::network::mode::default_mode(
                 self.containers_conf()?.netns.as_deref(),
@@ -312,6 +323,37 @@ impl Engine {
             return Err(e.into());
         }
         Ok(rec)
+    }
+}
+
+impl Engine {
+    /// `container:NAME` namespace modes name the container by id, which
+    /// starts first and stays while this one exists.
+    fn resolve_namespace_containers(
+        &self,
+        config: &mut ContainerConfig,
+    ) -> Result<(), ContainerError> {
+        let m = &mut config.namespaces;
+        for mode in [
+            Some(&mut m.ipc),
+            Some(&mut m.uts),
+            Some(&mut m.pid),
+            m.cgroup.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let NamespaceMode::Container(other) = mode {
+                let id = self
+                    .resolve_requirements(std::slice::from_ref(other))?
+                    .remove(0);
+                if !config.requires.contains(&id) {
+                    config.requires.push(id.clone());
+                }
+                *other = id;
+            }
+        }
+        Ok(())
     }
 }
 

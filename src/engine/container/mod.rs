@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod remove;
 pub mod rename;
 pub mod restart;
+pub mod shm;
 pub mod size;
 pub mod slirp;
 pub mod spec;

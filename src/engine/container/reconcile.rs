@@ -142,6 +142,7 @@ impl Engine {
             self.detach_networks(rec, &rundir);
         }
         crate::engine::container::usernet::release(&rundir);
+        crate::engine::container::shm::unmount(&rundir);
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {
             if runtime_may_know(&state_base, rt.name(), &rec.id) {
@@ -153,7 +154,7 @@ impl Engine {
         // The runtime removes the cgroup it made, unless its state is gone
         // (a wiped run directory): then it falls to us.
         if self.privilege() == crate::config::paths::Privilege::Root {
-            let cgroup = crate::engine::container::spec::cgroups_path(&rec.id);
+            let cgroup = self.container_cgroup(rec);
             for d in crate::sys::cgroup::remove_container_cgroup(&cgroup) {
                 tracing::warn!("cannot remove the cgroup {}", d.display());
             }

@@ -12,6 +12,8 @@ pub struct RemoveOptions {
     pub timeout: Option<u64>,
     /// Remove the containers that require this one first (`--depend`).
     pub depend: bool,
+    /// It may be a pod's infra container (only removing the pod does that).
+    pub infra: bool,
 }
 
 impl Engine {
@@ -23,6 +25,19 @@ impl Engine {
         opts: RemoveOptions,
     ) -> Result<Vec<ContainerRecord>, ContainerError> {
         let rec = self.find_container(input)?;
+        if rec.config.infra && !opts.infra {
+            let pod = match rec.config.pod.as_deref() {
+                Some(p) => self.pods()?.get(p)?,
+                None => None,
+            };
+            if let Some(pod) = pod {
+                return Err(ContainerError::Invalid(format!(
+                    "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                    rec.short_id(),
+                    pod.name
+                )));
+            }
+        }
         let dependents = self.dependents_of(&rec.id)?;
         let mut removed = Vec::new();
         if !dependents.is_empty() && !opts.depend {

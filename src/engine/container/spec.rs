@@ -15,7 +15,7 @@ use crate::runtime::spec::{
     SpecOptions, Unmask,
 };
 use crate::state::container::{
-    ContainerRecord, MountSpec, NetworkMode, SeccompChoice, Ulimit, UserNsMode,
+    ContainerRecord, MountSpec, NamespaceMode, NetworkMode, SeccompChoice, Ulimit, UserNsMode,
 };
 
 /// `--ulimit` names to rlimit kinds.
@@ -117,7 +117,10 @@ impl Engine {
         };
         let mut opts = SpecOptions::new(rootfs.to_owned(), rec.args.clone(), caller, Host::probe());
         if caller == Caller::Root {
-            opts.cgroups_path = Some(cgroups_path(&rec.id));
+            if let Some(pod) = &rec.config.pod {
+                self.ensure_pod_cgroup(pod)?;
+            }
+            opts.cgroups_path = Some(self.container_cgroup(rec));
         }
         // keep-id runs as the user's own ids unless told otherwise.
         let keep_id_user = match (&c.userns, &c.user) {
@@ -192,6 +195,21 @@ impl Engine {
         };
         let hostname = match (&c.hostname, &c.network) {
             (Some(h), _) => h.clone(),
+            // The name of the container whose UTS namespace it joins.
+            (None, _) if matches!(c.namespaces.uts, NamespaceMode::Container(_)) => {
+                let NamespaceMode::Container(id) = &c.namespaces.uts else {
+                    unreachable!("matched above")
+                };
+                let other = self.containers()?.get(id)?;
+                other
+                    .map(|o| {
+                        o.config
+                            .hostname
+                            .clone()
+                            .unwrap_or_else(|| o.short_id().to_string())
+                    })
+                    .unwrap_or_default()
+            }
             // podman: the host's name, in a UTS namespace of its own.
             (None, NetworkMode::Host) => nix::unistd::gethostname()
                 .ok()
@@ -200,7 +218,11 @@ impl Engine {
             (None, _) => rec.short_id().to_string(),
         };
         self.network_options(rec, &mut opts, &hostname)?;
-        opts.hostname = Some(hostname);
+        self.namespace_options(rec, &mut opts)?;
+        // A host name is set only in a UTS namespace of its own.
+        if c.namespaces.uts == NamespaceMode::Private {
+            opts.hostname = Some(hostname);
+        }
         opts.annotations = c.annotations.clone();
         if c.keep_groups {
             // crun leaves the caller's supplementary groups alone.
@@ -288,28 +310,18 @@ impl Engine {
                 )))
             }
             NetworkMode::Container(id) => {
-                let other = self.containers()?.get(id)?.ok_or_else(|| {
-                    ContainerError::Invalid(format!(
-                        "the container {id} whose network namespace this one shares is gone"
-                    ))
-                })?;
-                let pid = other.state.pid.filter(|_| other.state.status.is_live()).ok_or_else(
-                    || {
-                        ContainerError::Invalid(format!(
-                            "the container {} whose network namespace this one shares is not running",
-                            other.name
-                        ))
-                    },
-                )?;
-                opts.namespaces.net = Namespace::Join(format!("/proc/{pid}/ns/net").into());
-                // Its files, as they are.
-                let theirs = self.containers()?.rundir(&other.id);
+                opts.namespaces.net = self.namespace_of(id, "net", "network")?;
+                // Its files, as they are (and its host name with its UTS
+                // namespace).
+                let theirs = self.containers()?.rundir(id);
+                let same_uts = c.namespaces.uts == NamespaceMode::Container(id.clone());
                 Some(
                     [
                         (netfiles::HOSTS, "/etc/hosts"),
                         (netfiles::RESOLV_CONF, "/etc/resolv.conf"),
                     ]
                     .into_iter()
+                    .chain(same_uts.then_some((netfiles::HOSTNAME, "/etc/hostname")))
                     .map(|(f, d)| (theirs.join(f), d))
                     .filter(|(p, _)| p.exists())
                     .collect::<Vec<_>>(),
@@ -346,6 +358,62 @@ impl Engine {
 }
 
 impl Engine {
+    /// `/proc/PID/ns/KIND` of running container `id`, whose `what`
+    /// namespace a container joins.
+    fn namespace_of(&self, id: &str, kind: &str, what: &str) -> Result<Namespace, ContainerError> {
+        let other = self.containers()?.get(id)?.ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "the container {id} whose {what} namespace this one shares is gone"
+            ))
+        })?;
+        let pid = other
+            .state
+            .pid
+            .filter(|_| other.state.status.is_live())
+            .ok_or_else(|| {
+                ContainerError::Invalid(format!(
+                    "the container {} whose {what} namespace this one shares is not running",
+                    other.name
+                ))
+            })?;
+        Ok(Namespace::Join(format!("/proc/{pid}/ns/{kind}").into()))
+    }
+
+    /// The IPC, UTS, PID and cgroup namespaces of `rec`.
+    fn namespace_options(
+        &self,
+        rec: &ContainerRecord,
+        opts: &mut SpecOptions,
+    ) -> Result<(), ContainerError> {
+        let m = &rec.config.namespaces;
+        let resolve = |mode: &NamespaceMode, kind: &str, what: &str| match mode {
+            NamespaceMode::Private => Ok(Namespace::Private),
+            NamespaceMode::Host => Ok(Namespace::Host),
+            NamespaceMode::Ns(p) => Ok(Namespace::Join(p.clone())),
+            NamespaceMode::Container(id) => self.namespace_of(id, kind, what),
+        };
+        opts.namespaces.ipc = resolve(&m.ipc, "ipc", "IPC")?;
+        // Sharing IPC shares /dev/shm too, when the other container has
+        // one to share (a pod's infra container does).
+        let store = self.containers()?;
+        if rec.config.infra && m.ipc == NamespaceMode::Private {
+            let dir = crate::engine::container::shm::mount(&store.rundir(&rec.id))
+                .map_err(ContainerError::Invalid)?;
+            opts.shm = spec::Shm::Bind(dir);
+        }
+        if let NamespaceMode::Container(other) = &m.ipc {
+            if let Some(dir) = crate::engine::container::shm::shared(&store.rundir(other)) {
+                opts.shm = spec::Shm::Bind(dir);
+            }
+        }
+        opts.namespaces.uts = resolve(&m.uts, "uts", "UTS")?;
+        opts.namespaces.pid = resolve(&m.pid, "pid", "PID")?;
+        if let Some(cg) = &m.cgroup {
+            opts.namespaces.cgroup = Some(resolve(cg, "cgroup", "cgroup")?);
+        }
+        Ok(())
+    }
+
     /// What a container on bridge networks puts in its files: the
     /// resolvers of its networks with DNS and their domain, its first
     /// address for its names, and its first network's gateway for

@@ -405,6 +405,7 @@ impl Engine {
                         force: true,
                         timeout,
                         depend: true,
+                        infra: false,
                     },
                 )?;
             }

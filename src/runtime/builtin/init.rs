@@ -219,6 +219,13 @@ pub(super) fn stage_one(
         }
     }
     nix::sched::unshare(p.unshare).map_err(|e| SetupError::new("creating namespaces", e.into()))?;
+    // A new network namespace starts with its loopback down; runc and
+    // crun bring it up, and so does this runtime (it is always index 1).
+    if p.unshare.contains(CloneFlags::CLONE_NEWNET) {
+        crate::network::netlink::Netlink::open()
+            .and_then(|mut nl| nl.set_up(1))
+            .map_err(|e| SetupError::msg("bringing the loopback interface up", e.to_string()))?;
+    }
     match crate::sys::clone::fork(true).map_err(|e| SetupError::new("forking the init", e))? {
         None => {
             let err = stage_two(p, sock, fifo, console, opts);

@@ -1,0 +1,115 @@
+//! Pods: containers that share the network, IPC and UTS namespaces (and
+//! the PID and cgroup ones when asked) of an infra container, which runs
+//! skiff's pause program and holds them, and are started, stopped and
+//! removed as one. A pod's network (ports, networks, names) is its infra
+//! container's; the pod record keeps what is the pod's own.
+
+pub mod cgroup;
+pub mod create;
+pub mod lifecycle;
+pub mod pause_image;
+pub mod status;
+
+use crate::engine::container::ContainerError;
+use crate::engine::Engine;
+use crate::state::container::{ContainerConfig, ContainerRecord, NamespaceMode, NetworkMode};
+use crate::state::pod::{PodRecord, PodStore, SharedNs};
+
+impl Engine {
+    /// The pod records (opened on each use, as networks are).
+    pub fn pods(&self) -> Result<PodStore, ContainerError> {
+        Ok(PodStore::open(&self.paths().root)?)
+    }
+
+    /// A pod by name, id or id prefix.
+    pub fn find_pod(&self, input: &str) -> Result<PodRecord, ContainerError> {
+        Ok(self.pods()?.lookup(input)?)
+    }
+
+    /// The containers of pod `id`, reconciled with what their monitors
+    /// left, in removal order (those that require others first, the infra
+    /// container last).
+    pub fn pod_containers(&self, id: &str) -> Result<Vec<ContainerRecord>, ContainerError> {
+        let members: Vec<ContainerRecord> = self
+            .list_containers()?
+            .into_iter()
+            .filter(|c| c.config.pod.as_deref() == Some(id))
+            .collect();
+        let order = crate::engine::container::depend::removal_order(&members);
+        let mut out: Vec<ContainerRecord> = order
+            .iter()
+            .filter_map(|i| members.iter().find(|c| &c.id == i).cloned())
+            .collect();
+        // The infra container goes last whatever the order says.
+        out.sort_by_key(|c| c.config.infra);
+        Ok(out)
+    }
+
+    /// Put a new container into the pod `config.pod` names: it joins the
+    /// namespaces the pod shares, and options that would contradict them
+    /// are refused (as podman refuses them).
+    pub(crate) fn join_pod(&self, config: &mut ContainerConfig) -> Result<(), ContainerError> {
+        let Some(input) = config.pod.clone() else {
+            return Ok(());
+        };
+        let pod = self.find_pod(&input)?;
+        config.pod = Some(pod.id.clone());
+        let Some(infra) = pod.infra.clone() else {
+            return Ok(());
+        };
+        let bad = |m: &str| {
+            Err(ContainerError::Invalid(format!(
+                "invalid config provided: {m}"
+            )))
+        };
+        if pod.shares(SharedNs::Net) {
+            if !config.ports.is_empty() || config.publish_all {
+                return bad("published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod");
+            }
+            if config.network != NetworkMode::Default {
+                return bad("networks must be defined when the pod is created: network cannot be configured when it is shared with a pod");
+            }
+            if !config.dns.is_empty() || !config.add_hosts.is_empty() || config.no_hosts {
+                return bad("--dns, --add-host and --no-hosts must be given when the pod is created: network cannot be configured when it is shared with a pod");
+            }
+            config.network = NetworkMode::Container(infra.clone());
+        }
+        let join = |mode: &mut NamespaceMode, flag: &str| {
+            if *mode != NamespaceMode::Private {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid config provided: --{flag} cannot be set for a container in a pod that shares that namespace"
+                )));
+            }
+            *mode = NamespaceMode::Container(infra.clone());
+            Ok(())
+        };
+        if pod.shares(SharedNs::Uts) {
+            if config.hostname.is_some() {
+                return bad(
+                    "cannot set hostname when joining the pod UTS namespace: invalid configuration",
+                );
+            }
+            join(&mut config.namespaces.uts, "uts")?;
+        }
+        if pod.shares(SharedNs::Ipc) {
+            join(&mut config.namespaces.ipc, "ipc")?;
+        }
+        if pod.shares(SharedNs::Pid) {
+            join(&mut config.namespaces.pid, "pid")?;
+        }
+        // Without cgroups of their own (rootless, nothing delegated) every
+        // container sits in skiff's cgroup already, and the kernel refuses
+        // to join the infra container's cgroup namespace from there.
+        if pod.shares(SharedNs::Cgroup)
+            && config.namespaces.cgroup.is_none()
+            && self.cgroups_usable()
+        {
+            config.namespaces.cgroup = Some(NamespaceMode::Container(infra.clone()));
+        }
+        // The infra container starts first and stays while it exists.
+        if !config.requires.contains(&infra) {
+            config.requires.push(infra);
+        }
+        Ok(())
+    }
+}
