@@ -583,3 +583,181 @@ fn pod_limits_hold_every_container_of_the_pod() {
     s.run(["pod", "rm", "-f", "-t", "0", "lim"]).ok();
     assert_nothing_left(&s);
 }
+
+#[test]
+fn pod_top_logs_stats_clone_and_ps_show_the_pod() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = busybox_skiff();
+    let pod = s
+        .run([
+            "pod",
+            "create",
+            "--name",
+            "obs",
+            "--label",
+            "tier=web",
+            "--add-host",
+            "db.local:10.9.8.7",
+        ])
+        .ok();
+    let pod = pod.trim();
+    for (name, word) in [("o1", "first"), ("o2", "second")] {
+        s.run([
+            "run",
+            "-d",
+            "--pod",
+            "obs",
+            "--name",
+            name,
+            IMAGE,
+            "sh",
+            "-c",
+            &format!("echo {word}; exec sleep 1000"),
+        ])
+        .ok();
+    }
+    wait_for(
+        || s.run(["pod", "logs", "obs"]).ok().lines().count() == 2,
+        "both containers to log",
+    );
+    let logs = s.run(["pod", "logs", "obs"]).ok();
+    let o1 = inspect_container(&s, "o1", "{{.Id}}");
+    assert!(logs.contains(&format!("{} first", &o1[..12])), "{logs}");
+    assert_eq!(s.run(["pod", "logs", "-c", "o2", "obs"]).ok(), "second\n");
+    // --add-host of the pod is in every container's /etc/hosts.
+    let hosts = s.run(["exec", "o1", "cat", "/etc/hosts"]).ok();
+    assert!(hosts.contains("10.9.8.7\tdb.local"), "{hosts}");
+    let top = s.run(["pod", "top", "obs", "pid", "args"]).ok();
+    assert!(top.contains("/pause"), "{top}");
+    assert_eq!(top.matches("sleep 1000").count(), 2, "{top}");
+    if cgroups_usable() {
+        let stats = s
+            .run([
+                "pod",
+                "stats",
+                "--no-stream",
+                "--format",
+                "{{.Pod}} {{.Name}}",
+                "obs",
+            ])
+            .ok();
+        assert_eq!(stats.lines().count(), 3, "{stats}");
+        assert!(stats.lines().all(|l| l.starts_with(&pod[..12])), "{stats}");
+    }
+    // ps names the pod of each container.
+    let ps = s
+        .run([
+            "ps",
+            "--pod",
+            "--format",
+            "{{.Names}} {{.PodName}} {{.IsInfra}}",
+        ])
+        .ok();
+    assert!(ps.contains("o1 obs false"), "{ps}");
+    assert!(ps.contains("-infra obs true"), "{ps}");
+    assert_eq!(inspect_container(&s, "o1", "{{.Pod}}"), pod);
+    assert_eq!(
+        inspect_container(&s, "o1", "{{.HostConfig.UTSMode}}"),
+        format!(
+            "container:{}",
+            s.run(["pod", "inspect", "--format", "{{.InfraContainerID}}", "obs"])
+                .ok()
+                .trim()
+        )
+    );
+    // A copy of the pod and its containers, started, then the original
+    // replaced by a copy under its containers' names.
+    s.run(["pod", "clone", "--start", "obs", "copy"]).ok();
+    assert_eq!(pod_status(&s, "copy"), "Running");
+    assert_eq!(
+        s.run([
+            "pod",
+            "inspect",
+            "--format",
+            "{{.Labels.tier}} {{.NumContainers}}",
+            "copy"
+        ])
+        .ok()
+        .trim(),
+        "web 3"
+    );
+    assert_eq!(s.run(["exec", "o1-clone", "hostname"]).ok().trim(), "copy");
+    s.run(["pod", "stop", "-t", "0", "copy"]).ok();
+    s.run(["pod", "clone", "--destroy", "-n", "obs2", "copy"])
+        .ok();
+    assert_eq!(s.run(["pod", "exists", "copy"]).code(), Some(1));
+    assert_eq!(pod_status(&s, "obs2"), "Created");
+    assert_eq!(inspect_container(&s, "o1-clone", "{{.Pod}}").len(), 64);
+    // system reset takes pods with it.
+    s.run(["system", "reset", "-f"]).ok();
+    assert_nothing_left(&s);
+}
+
+#[test]
+fn namespace_flags_join_another_containers_namespaces() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = busybox_skiff();
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "holder",
+        "--hostname",
+        "held",
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--uts",
+            "container:holder",
+            "--pid",
+            "container:holder",
+            "--ipc",
+            "container:holder",
+            IMAGE,
+            "sh",
+            "-c",
+            "hostname; ps -o args",
+        ])
+        .ok();
+    assert!(out.starts_with("held\n"), "{out}");
+    assert!(out.contains("sleep 1000"), "{out}");
+    let own = s
+        .run([
+            "run", "--rm", "--ipc", "private", "--pid", "private", IMAGE, "ps", "-o", "args",
+        ])
+        .ok();
+    assert!(!own.contains("sleep 1000"), "{own}");
+    let err = s
+        .run(["run", "--rm", "--pid", "container:nope", IMAGE, "true"])
+        .fails(125);
+    assert!(err.contains("nope"), "{err}");
+    let err = s
+        .run(["run", "--rm", "--uts", "bogus", IMAGE, "true"])
+        .fails(125);
+    assert!(err.contains("--uts"), "{err}");
+    // The container it joined cannot go while another needs it.
+    s.run([
+        "create",
+        "--name",
+        "joiner",
+        "--ipc",
+        "container:holder",
+        IMAGE,
+        "true",
+    ])
+    .ok();
+    s.run(["rm", "-f", "holder"]).fails(125);
+    s.run(["rm", "joiner"]).ok();
+    s.run(["rm", "-f", "-t", "0", "holder"]).ok();
+    assert_nothing_left(&s);
+}

@@ -7,11 +7,20 @@ use clap::Args;
 
 use crate::cli::CliContext;
 use crate::engine::container::logs::{LogOptions, Stream};
+use crate::engine::Engine;
+use crate::state::container::ContainerRecord;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     #[arg(required = true, num_args = 1..)]
     pub containers: Vec<String>,
+    #[command(flatten)]
+    pub flags: LogFlags,
+}
+
+/// What of the logs is shown, and how (`logs` and `pod logs`).
+#[derive(Debug, Args)]
+pub struct LogFlags {
     /// Keep following the log
     #[arg(short, long)]
     pub follow: bool,
@@ -62,17 +71,39 @@ fn when(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     Ok(chrono::Utc::now() - chrono::Duration::seconds(total))
 }
 
+impl LogFlags {
+    pub fn options(&self) -> anyhow::Result<LogOptions> {
+        Ok(LogOptions {
+            since: self.since.as_deref().map(when).transpose()?,
+            until: self.until.as_deref().map(when).transpose()?,
+            tail: self.tail.filter(|t| *t >= 0).map(|t| t as usize),
+            follow: self.follow,
+        })
+    }
+}
+
 pub fn run(ctx: &CliContext, args: LogsArgs) -> anyhow::Result<ExitCode> {
-    let opts = LogOptions {
-        since: args.since.as_deref().map(when).transpose()?,
-        until: args.until.as_deref().map(when).transpose()?,
-        tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
-        follow: args.follow,
-    };
+    let opts = args.flags.options()?;
     let engine = ctx.engine()?;
-    let prefix = args.containers.len() > 1;
-    for c in &args.containers {
-        let rec = engine.find_container(c)?;
+    let recs = args
+        .containers
+        .iter()
+        .map(|c| engine.find_container(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    print_logs(&engine, &recs, &opts, args.flags.timestamps)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the logs of `recs`, each line after the container's short id
+/// when there are several; followed logs are followed together.
+pub fn print_logs(
+    engine: &Engine,
+    recs: &[ContainerRecord],
+    opts: &LogOptions,
+    timestamps: bool,
+) -> anyhow::Result<()> {
+    let prefix = recs.len() > 1;
+    let one = |rec: &ContainerRecord| -> anyhow::Result<()> {
         let mut at_line_start = true;
         let mut sink = |e: &crate::engine::container::logs::Entry| -> std::io::Result<()> {
             let mut out: Box<dyn Write> = match e.stream {
@@ -83,7 +114,7 @@ pub fn run(ctx: &CliContext, args: LogsArgs) -> anyhow::Result<ExitCode> {
                 if prefix {
                     write!(out, "{} ", rec.short_id())?;
                 }
-                if args.timestamps {
+                if timestamps {
                     write!(
                         out,
                         "{} ",
@@ -98,9 +129,18 @@ pub fn run(ctx: &CliContext, args: LogsArgs) -> anyhow::Result<ExitCode> {
             at_line_start = e.full;
             out.flush()
         };
-        engine.container_logs(&rec.id, &opts, &mut sink)?;
+        Ok(engine.container_logs(&rec.id, opts, &mut sink)?)
+    };
+    if !opts.follow || recs.len() < 2 {
+        return recs.iter().try_for_each(one);
     }
-    Ok(ExitCode::SUCCESS)
+    std::thread::scope(|s| {
+        let followers: Vec<_> = recs.iter().map(|r| s.spawn(move || one(r))).collect();
+        followers.into_iter().try_for_each(|f| match f.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub struct PsArgs {
     /// Show how much each container wrote and its root filesystem size
     #[arg(short, long)]
     pub size: bool,
+    /// Show the pod of each container
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 const HEADERS: &[(&str, &str)] = &[
@@ -51,6 +54,8 @@ const HEADERS: &[(&str, &str)] = &[
     ("Names", "NAMES"),
     ("State", "STATE"),
     ("Size", "SIZE"),
+    ("Pod", "POD ID"),
+    ("PodName", "PODNAME"),
 ];
 
 /// One `--filter` of `ps`.
@@ -161,11 +166,29 @@ pub fn run(ctx: &CliContext, args: PsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|r| args.size.then(|| engine.container_size(r)).transpose())
         .collect::<Result<Vec<_>, _>>()?;
+    let pod_names: std::collections::HashMap<String, String> =
+        if recs.iter().any(|r| r.config.pod.is_some()) {
+            engine
+                .pods()?
+                .list()?
+                .into_iter()
+                .map(|p| (p.id, p.name))
+                .collect()
+        } else {
+            Default::default()
+        };
+    let pod_name = |r: &ContainerRecord| {
+        r.config
+            .pod
+            .as_ref()
+            .and_then(|p| pod_names.get(p))
+            .map_or("", String::as_str)
+    };
     if args.format.as_deref() == Some("json") {
         print_json(&serde_json::Value::Array(
             recs.iter()
                 .zip(&sizes)
-                .map(|(r, s)| view::ps_json(r, *s))
+                .map(|(r, s)| view::ps_json(r, *s, pod_name(r)))
                 .collect(),
         ))?;
         return Ok(ExitCode::SUCCESS);
@@ -173,16 +196,20 @@ pub fn run(ctx: &CliContext, args: PsArgs) -> anyhow::Result<ExitCode> {
     let rows: Vec<serde_json::Value> = recs
         .iter()
         .zip(&sizes)
-        .map(|(r, s)| view::ps_row(r, args.no_trunc, *s))
+        .map(|(r, s)| view::ps_row(r, args.no_trunc, *s, pod_name(r)))
         .collect();
-    let default_format = if args.size {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-    } else {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-    };
+    let mut default_format = String::from(
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+    );
+    if args.size {
+        default_format.push_str("\t{{.Size}}");
+    }
+    if args.pod {
+        default_format.push_str("\t{{.Pod}}\t{{.PodName}}");
+    }
     print_rows(
         args.format.as_deref(),
-        default_format,
+        &default_format,
         HEADERS,
         &rows,
         args.noheading,

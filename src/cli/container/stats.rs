@@ -56,18 +56,27 @@ const HEADERS: &[(&str, &str)] = &[
     ("UpTime", "CPU TIME"),
     ("AVGCPU", "AVG CPU %"),
     ("AvgCPU", "AVG CPU %"),
+    ("Pod", "POD"),
+    ("CID", "CID"),
 ];
 
 const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}\t{{.UpTime}}\t{{.AVGCPU}}";
 
 /// Template fields of one reading (podman's names).
-fn row(s: &StatsSample, previous: Option<&StatsSample>, no_trunc: bool) -> Value {
+fn row(
+    s: &StatsSample,
+    pod: Option<&str>,
+    previous: Option<&StatsSample>,
+    no_trunc: bool,
+) -> Value {
     let cpu = s.cpu_percent(previous);
     let avg = s.average_cpu_percent();
     let pair =
         |a: u64, b: u64, units| format!("{} / {}", compact_size(a, units), compact_size(b, units));
     json!({
         "ID": if no_trunc { &s.id[..] } else { &s.id[..12.min(s.id.len())] },
+        "CID": if no_trunc { &s.id[..] } else { &s.id[..12.min(s.id.len())] },
+        "Pod": pod.map(|p| if no_trunc { p } else { &p[..12.min(p.len())] }).unwrap_or_default(),
         "ContainerID": s.id,
         "Name": s.name,
         "CPUPerc": format!("{cpu:.2}%"),
@@ -119,27 +128,55 @@ fn targets(engine: &Engine, args: &StatsArgs) -> anyhow::Result<Vec<ContainerRec
     Ok(recs)
 }
 
+/// How readings are shown.
+pub struct Display<'a> {
+    pub no_stream: bool,
+    pub format: Option<&'a str>,
+    pub interval: u64,
+    pub no_reset: bool,
+    pub no_trunc: bool,
+    /// The table without `--format`.
+    pub table: &'a str,
+}
+
 pub fn run(ctx: &CliContext, args: StatsArgs) -> anyhow::Result<ExitCode> {
     if args.all && !args.containers.is_empty() {
         anyhow::bail!("--all and container names cannot be used together");
     }
-    if args.interval == 0 {
+    let engine = ctx.engine()?;
+    let display = Display {
+        no_stream: args.no_stream,
+        format: args.format.as_deref(),
+        interval: args.interval,
+        no_reset: args.no_reset,
+        no_trunc: args.no_trunc,
+        table: DEFAULT_TABLE,
+    };
+    stream(&engine, &display, &|| targets(&engine, &args))
+}
+
+/// Show readings of the containers `targets` gives (asked again at each
+/// round), once or every interval until interrupted.
+pub fn stream(
+    engine: &Engine,
+    d: &Display,
+    targets: &dyn Fn() -> anyhow::Result<Vec<ContainerRecord>>,
+) -> anyhow::Result<ExitCode> {
+    if d.interval == 0 {
         anyhow::bail!("--interval must be greater than 0");
     }
-    let json = args.format.as_deref().is_some_and(crate::format::is_json);
-    let engine = ctx.engine()?;
+    let json = d.format.is_some_and(crate::format::is_json);
     engine.require_cgroups("stats")?;
     let mut previous: HashMap<String, StatsSample> = HashMap::new();
     loop {
-        let samples: Vec<StatsSample> = targets(&engine, &args)?
-            .iter()
-            .map(|r| engine.container_stats(r))
-            .collect();
+        let recs = targets()?;
+        let samples: Vec<StatsSample> = recs.iter().map(|r| engine.container_stats(r)).collect();
         let rows: Vec<Value> = samples
             .iter()
-            .map(|s| row(s, previous.get(&s.id), args.no_trunc))
+            .zip(&recs)
+            .map(|(s, r)| row(s, r.config.pod.as_deref(), previous.get(&s.id), d.no_trunc))
             .collect();
-        if !args.no_stream && !args.no_reset {
+        if !d.no_stream && !d.no_reset {
             // Clear the screen and go home, as podman redraws.
             let mut out = std::io::stdout().lock();
             write!(out, "\x1b[2J\x1b[H")?;
@@ -148,12 +185,12 @@ pub fn run(ctx: &CliContext, args: StatsArgs) -> anyhow::Result<ExitCode> {
         if json {
             print_json(&Value::Array(rows.iter().map(json_entry).collect()))?;
         } else {
-            print_rows(args.format.as_deref(), DEFAULT_TABLE, HEADERS, &rows, false)?;
+            print_rows(d.format, d.table, HEADERS, &rows, false)?;
         }
-        if args.no_stream {
+        if d.no_stream {
             return Ok(ExitCode::SUCCESS);
         }
         previous = samples.into_iter().map(|s| (s.id.clone(), s)).collect();
-        std::thread::sleep(Duration::from_secs(args.interval));
+        std::thread::sleep(Duration::from_secs(d.interval));
     }
 }

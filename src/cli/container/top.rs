@@ -37,11 +37,20 @@ pub fn run(ctx: &CliContext, args: TopArgs) -> anyhow::Result<ExitCode> {
     let descriptors = parse_descriptors(&args.descriptors)?;
     let engine = ctx.engine()?;
     let rows = engine.top_container(&args.container, &descriptors)?;
+    print_top(&descriptors, &rows)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rows of `top` as a table headed by the descriptors.
+pub fn print_top(
+    descriptors: &[crate::engine::container::top::Descriptor],
+    rows: &[Vec<TopValue>],
+) -> anyhow::Result<()> {
     // Columns as fields c0, c1, ... of each row, headed by the descriptors.
     let keys: Vec<String> = (0..descriptors.len()).map(|i| format!("c{i}")).collect();
     let headers: Vec<(&str, &str)> = keys
         .iter()
-        .zip(&descriptors)
+        .zip(descriptors)
         .map(|(k, d)| (k.as_str(), d.header()))
         .collect();
     let template = format!(
@@ -62,6 +71,5 @@ pub fn run(ctx: &CliContext, args: TopArgs) -> anyhow::Result<ExitCode> {
             Value::Object(m)
         })
         .collect();
-    print_rows(None, &template, &headers, &rows, false)?;
-    Ok(ExitCode::SUCCESS)
+    print_rows(None, &template, &headers, &rows, false)
 }

@@ -44,7 +44,12 @@ fn size_text(size: Option<ContainerSize>) -> String {
         .unwrap_or_default()
 }
 
-pub fn ps_row(rec: &ContainerRecord, no_trunc: bool, size: Option<ContainerSize>) -> Value {
+pub fn ps_row(
+    rec: &ContainerRecord,
+    no_trunc: bool,
+    size: Option<ContainerSize>,
+    pod_name: &str,
+) -> Value {
     let id = if no_trunc {
         rec.id.clone()
     } else {
@@ -73,14 +78,15 @@ pub fn ps_row(rec: &ContainerRecord, no_trunc: bool, size: Option<ContainerSize>
         "ExitCode": rec.state.exit_code.unwrap_or(0),
         "Exited": rec.state.status == Status::Exited,
         "AutoRemove": rec.config.auto_remove,
-        "Pod": "",
-        "PodName": "",
+        "Pod": rec.config.pod.as_deref().map(|p| if no_trunc { p } else { &p[..12.min(p.len())] }).unwrap_or_default(),
+        "PodName": pod_name,
+        "IsInfra": rec.config.infra,
         "Restarts": rec.state.restart_count,
     })
 }
 
 /// The `--format json` entry of `ps` (podman's shape).
-pub fn ps_json(rec: &ContainerRecord, size: Option<ContainerSize>) -> Value {
+pub fn ps_json(rec: &ContainerRecord, size: Option<ContainerSize>, pod_name: &str) -> Value {
     json!({
         "Size": size.map(|s| json!({"rootFsSize": s.root_fs, "rwSize": s.rw})),
         "AutoRemove": rec.config.auto_remove,
@@ -93,15 +99,15 @@ pub fn ps_json(rec: &ContainerRecord, size: Option<ContainerSize>) -> Value {
         "Id": rec.id,
         "Image": rec.image.name,
         "ImageID": rec.image.id.hex(),
-        "IsInfra": false,
+        "IsInfra": rec.config.infra,
         "Labels": rec.config.labels,
         "Mounts": [],
         "Names": [rec.name],
         "Namespaces": {},
         "Networks": [],
         "Pid": rec.state.pid.unwrap_or(0),
-        "Pod": "",
-        "PodName": "",
+        "Pod": rec.config.pod.clone().unwrap_or_default(),
+        "PodName": pod_name,
         "Ports": null,
         "Restarts": rec.state.restart_count,
         "StartedAt": rec.state.started_at.map(|t| t.timestamp()).unwrap_or(0),
@@ -247,6 +253,11 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     });
     let host = &mut doc["HostConfig"];
     host["NetworkMode"] = json!(rec.config.network.display());
+    let ns = &rec.config.namespaces;
+    host["IpcMode"] = json!(ns.ipc.display());
+    host["UTSMode"] = json!(ns.uts.display());
+    host["PidMode"] = json!(ns.pid.display());
+    host["CgroupnsMode"] = json!(ns.cgroup.as_ref().map_or("private".into(), |m| m.display()));
     host["ExtraHosts"] = json!(rec
         .config
         .add_hosts
@@ -257,6 +268,8 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     host["DnsSearch"] = json!(rec.config.dns.search);
     host["DnsOptions"] = json!(rec.config.dns.options);
     doc["NetworkSettings"] = network_settings(rec);
+    doc["Pod"] = json!(rec.config.pod.clone().unwrap_or_default());
+    doc["IsInfra"] = json!(rec.config.infra);
     doc
 }
 

@@ -2,8 +2,10 @@
 //! one.
 
 pub mod act;
+pub mod clone;
 pub mod create;
 pub mod inspect;
+pub mod observe;
 pub mod ps;
 
 use std::process::ExitCode;
@@ -39,6 +41,14 @@ pub enum PodCommand {
     Inspect(inspect::InspectArgs),
     /// Exit 0 if a pod exists, 1 if not
     Exists(act::ExistsArgs),
+    /// Show the processes of a pod's containers
+    Top(observe::TopArgs),
+    /// Show the output of a pod's containers
+    Logs(observe::LogsArgs),
+    /// Show resource usage of pods' containers
+    Stats(observe::StatsArgs),
+    /// Copy a pod and its containers
+    Clone(clone::CloneArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: PodCommand) -> anyhow::Result<ExitCode> {
@@ -55,5 +65,9 @@ pub fn run(ctx: &CliContext, cmd: PodCommand) -> anyhow::Result<ExitCode> {
         PodCommand::Ps(a) => ps::run(ctx, a),
         PodCommand::Inspect(a) => inspect::run(ctx, a),
         PodCommand::Exists(a) => act::exists(ctx, a),
+        PodCommand::Top(a) => observe::top(ctx, a),
+        PodCommand::Logs(a) => observe::logs(ctx, a),
+        PodCommand::Stats(a) => observe::stats(ctx, a),
+        PodCommand::Clone(a) => clone::run(ctx, a),
     }
 }

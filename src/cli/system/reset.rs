@@ -10,7 +10,9 @@ use clap::Args;
 use crate::cli::output::confirm;
 use crate::cli::CliContext;
 use crate::engine::container::remove::RemoveOptions;
+use crate::engine::container::ContainerError;
 use crate::engine::rootless;
+use crate::state::StateError;
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
@@ -31,6 +33,19 @@ pub fn run(ctx: &CliContext, args: ResetArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
     let root = engine.paths().root.clone();
     let runroot = engine.paths().runroot.clone();
+    // Pods first: with their containers go their cgroups.
+    for pod in engine.pods()?.list()? {
+        let opts = crate::engine::pod::lifecycle::PodRemoveOptions {
+            force: true,
+            timeout: Some(0),
+        };
+        match engine.remove_pod(&pod.id, &opts) {
+            Ok(_) | Err(ContainerError::State(StateError::NoSuchPod(_))) => {}
+            Err(e) => {
+                return Err(anyhow::Error::from(e).context(format!("removing pod {}", pod.name)))
+            }
+        }
+    }
     let ids: Vec<String> =
         crate::engine::container::depend::removal_order(&engine.list_containers()?);
     for id in ids {

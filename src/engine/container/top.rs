@@ -221,7 +221,48 @@ impl Engine {
                 ))
             }
         };
-        let mut procs: Vec<Proc> = container_pids(&rec.id, init)
+        self.top_rows(init, container_pids(&rec.id, init), descriptors)
+    }
+
+    /// One row per process of the running containers of pod `input` (each
+    /// process once, when they share a PID namespace).
+    pub fn top_pod(
+        &self,
+        input: &str,
+        descriptors: &[Descriptor],
+    ) -> Result<Vec<Vec<TopValue>>, ContainerError> {
+        let pod = self.find_pod(input)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut rows = Vec::new();
+        let mut members = self.pod_containers(&pod.id)?;
+        members.reverse();
+        for c in members {
+            let (Status::Running, Some(init)) = (c.state.status, c.state.pid) else {
+                continue;
+            };
+            let pids: Vec<i32> = container_pids(&c.id, init)
+                .into_iter()
+                .filter(|p| seen.insert(*p))
+                .collect();
+            rows.extend(self.top_rows(init, pids, descriptors)?);
+        }
+        if rows.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "no containers of pod {} are running: top needs a running pod",
+                pod.name
+            )));
+        }
+        Ok(rows)
+    }
+
+    /// The rows of processes `pids` of the container whose init is `init`.
+    fn top_rows(
+        &self,
+        init: i32,
+        pids: Vec<i32>,
+        descriptors: &[Descriptor],
+    ) -> Result<Vec<Vec<TopValue>>, ContainerError> {
+        let mut procs: Vec<Proc> = pids
             .into_iter()
             .filter_map(|pid| {
                 Some(Proc {

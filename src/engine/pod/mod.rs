@@ -5,6 +5,7 @@
 //! container's; the pod record keeps what is the pod's own.
 
 pub mod cgroup;
+pub mod clone;
 pub mod create;
 pub mod lifecycle;
 pub mod pause_image;
