@@ -173,7 +173,7 @@ mod tests {
         };
         let d = detached(&c, Some(&old));
         assert_eq!(d.pod, None);
-        assert_eq!(d.requires, [other.clone()]);
+        assert_eq!(d.requires, std::slice::from_ref(&other));
         assert_eq!(d.network, NetworkMode::Default);
         assert_eq!(d.namespaces.ipc, NamespaceMode::Private);
         assert_eq!(d.namespaces.uts, NamespaceMode::Container(other));
