@@ -28,7 +28,7 @@ fn container_id(s: &Skiff, name: &str) -> String {
 }
 
 fn netns_file(s: &Skiff, id: &str) -> PathBuf {
-    s.runroot().join("containers").join(id).join("netns")
+    s.runroot().join("usernet").join(id).join("netns")
 }
 
 /// Live pasta processes of this installation (they name its run
@@ -216,4 +216,78 @@ fn a_host_port_in_use_fails_the_start_with_pastas_message() {
     assert_gone(&s, &id);
     assert!(mounts_of(&s).is_empty(), "{:?}", mounts_of(&s));
     s.run(["rm", "busy"]).ok();
+}
+
+#[test]
+fn a_container_with_a_user_namespace_of_its_own_gets_pasta_too() {
+    if !pasta_ready() || is_root() {
+        // keep-id is for rootless users; root's own namespaces are
+        // covered above.
+        return;
+    }
+    let s = busybox_skiff();
+    // keep-id runs as the user's own id, which may not bind port 80.
+    let web = |name: &str, flags: &[&str]| {
+        let script = format!(
+            "mkdir -p /tmp/www && echo hello from {name} > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"
+        );
+        let mut argv = vec!["run", "-d", "--name", name];
+        argv.extend_from_slice(flags);
+        argv.extend([IMAGE, "sh", "-c", &script]);
+        s.run(argv).ok();
+    };
+    web(
+        "kept",
+        &[
+            "--network",
+            "pasta",
+            "--userns",
+            "keep-id",
+            "-p",
+            "127.0.0.1:19438:8080",
+        ],
+    );
+    assert!(fetch_local(19438).contains("hello from kept"));
+    // And a pod with one: its containers share it and pasta's network
+    // (runc joins namespaces in an order that cannot, and is refused).
+    if std::env::var("SKIFF_TEST_RUNTIME").as_deref() == Ok("runc") {
+        s.run([
+            "pod",
+            "create",
+            "--name",
+            "kr",
+            "--network",
+            "pasta",
+            "--userns",
+            "keep-id",
+        ])
+        .ok();
+        let err = s
+            .run(["run", "--rm", "--pod", "kr", IMAGE, "true"])
+            .fails(125);
+        assert!(err.contains("--runtime crun"), "{err}");
+        s.run(["pod", "rm", "-f", "kr"]).ok();
+        s.run(["rm", "-f", "-t", "0", "kept"]).ok();
+        return;
+    }
+    s.run([
+        "pod",
+        "create",
+        "--name",
+        "kp",
+        "--network",
+        "pasta",
+        "--userns",
+        "keep-id",
+        "-p",
+        "127.0.0.1:19439:8080",
+    ])
+    .ok();
+    web("inpod", &["--pod", "kp"]);
+    assert!(fetch_local(19439).contains("hello from inpod"));
+    let id = container_id(&s, "kept");
+    s.run(["rm", "-f", "-t", "0", "kept"]).ok();
+    s.run(["pod", "rm", "-f", "-t", "0", "kp"]).ok();
+    assert_gone(&s, &id);
+    assert_eq!(pastas(&s), Vec::<String>::new());
 }

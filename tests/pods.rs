@@ -761,3 +761,82 @@ fn namespace_flags_join_another_containers_namespaces() {
     s.run(["rm", "-f", "-t", "0", "holder"]).ok();
     assert_nothing_left(&s);
 }
+
+#[test]
+fn a_pod_user_namespace_is_shared_by_its_containers() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let mode = if is_root() {
+        let listed = std::fs::read_to_string("/etc/subuid")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("containers:"));
+        if !listed {
+            assert!(
+                !in_ci(),
+                "no subordinate ids for the user \"containers\": .ci/run adds them"
+            );
+            skip("no subordinate ids for the user \"containers\" in /etc/subuid");
+            return;
+        }
+        "auto:size=2000"
+    } else {
+        "keep-id"
+    };
+    let s = busybox_skiff();
+    s.run(["pod", "create", "--name", "us", "--userns", mode])
+        .ok();
+    s.run([
+        "run", "-d", "--pod", "us", "--name", "m1", IMAGE, "sleep", "1000",
+    ])
+    .ok();
+    let probe = "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u";
+    let first = s.run(["exec", "m1", "sh", "-c", probe]).ok();
+    let second = s
+        .run(["run", "--rm", "--pod", "us", IMAGE, "sh", "-c", probe])
+        .ok();
+    let lines = |t: &str| t.lines().map(str::to_string).collect::<Vec<_>>();
+    let (a, b) = (lines(&first), lines(&second));
+    assert_eq!(
+        a[..a.len() - 1],
+        b[..b.len() - 1],
+        "one user namespace: {first} / {second}"
+    );
+    let map = s
+        .run(["run", "--rm", IMAGE, "cat", "/proc/self/uid_map"])
+        .ok();
+    assert!(
+        !first.contains(&map),
+        "not skiff's own namespace: {first} / {map}"
+    );
+    if !is_root() {
+        let me = nix::unistd::getuid().as_raw().to_string();
+        assert_eq!(
+            b.last().map(String::as_str),
+            Some(me.as_str()),
+            "keep-id: {second}"
+        );
+    }
+    let infra = s
+        .run(["pod", "inspect", "--format", "{{.InfraContainerID}}", "us"])
+        .ok();
+    assert_eq!(
+        inspect_container(&s, "m1", "{{.HostConfig.UsernsMode}}"),
+        format!("container:{}", infra.trim())
+    );
+    let err = s
+        .run([
+            "run", "--rm", "--pod", "us", "--userns", "host", IMAGE, "true",
+        ])
+        .code();
+    assert_eq!(err, Some(0), "host is the default, accepted");
+    let err = s
+        .run([
+            "run", "--rm", "--pod", "us", "--uidmap", "0:1:10", IMAGE, "true",
+        ])
+        .fails(125);
+    assert!(err.contains("pod is created"), "{err}");
+    s.run(["pod", "rm", "-f", "-t", "0", "us"]).ok();
+    assert_nothing_left(&s);
+}

@@ -31,8 +31,9 @@ fn container_id(s: &Skiff, name: &str) -> String {
     inspect_container(s, name, "{{.Id}}")
 }
 
-fn rundir(s: &Skiff, id: &str) -> PathBuf {
-    s.runroot().join("containers").join(id)
+/// The directory of a container's user-mode network helper.
+fn helper_dir(s: &Skiff, id: &str) -> PathBuf {
+    s.runroot().join("usernet").join(id)
 }
 
 /// Live slirp4netns processes of this installation (they name its run
@@ -47,9 +48,9 @@ fn slirps(s: &Skiff) -> Vec<String> {
 #[track_caller]
 fn assert_gone(s: &Skiff, id: &str) {
     wait_for(|| slirps(s).is_empty(), "slirp4netns to exit");
-    let dir = rundir(s, id);
+    let dir = helper_dir(s, id);
     for f in ["netns", "slirp4netns.pid", "slirp4netns.sock"] {
-        assert!(!dir.join(f).exists(), "{f} is left in the run directory");
+        assert!(!dir.join(f).exists(), "{f} is left in the helper directory");
     }
 }
 
@@ -68,7 +69,7 @@ fn publish_and_fetch_then_stop_and_start_again() {
     );
     assert!(fetch_local(port).contains("hello from web"));
     let id = container_id(&s, "web");
-    assert!(rundir(&s, &id).join("netns").exists());
+    assert!(helper_dir(&s, &id).join("netns").exists());
     assert_eq!(slirps(&s).len(), 1, "{:?}", slirps(&s));
     assert_eq!(
         inspect_container(&s, "web", "{{.HostConfig.NetworkMode}}"),

@@ -1,5 +1,6 @@
 # lib.sh - shared pieces of the container benchmarks (sourced, not run).
-# Expects: $work (scratch directory), $top (checkout), die().
+# Expects: $work (scratch directory), $top (checkout), die(); $RUNS for
+# measured().
 
 # start_registry [--big]: a docker-registry on a free 127.0.0.1 port with the
 # fixture images pushed; sets port, regpid and ref (the busybox fixture).
@@ -45,3 +46,9 @@ elapsed() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 fastest() { sort -n | head -1; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.1f", us/1000}'; }
+# measured WHAT VALUES...: die unless there are $RUNS values (a timing loop
+# read with mapfile from a process substitution fails without stopping us).
+measured() {
+    local what=$1; shift
+    (($# == RUNS)) || die "$what: $# of $RUNS runs measured"
+}

@@ -282,7 +282,7 @@ impl NamespaceMode {
     }
 }
 
-/// The namespaces besides network and user that a container may share.
+/// The namespaces besides the network one that a container may share.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NamespaceModes {
@@ -291,24 +291,10 @@ pub struct NamespaceModes {
     pub pid: NamespaceMode,
     /// `None`: podman's default (private on a cgroup v2 host).
     pub cgroup: Option<NamespaceMode>,
-}
-
-impl NamespaceModes {
-    /// The containers whose namespaces these name.
-    pub fn containers(&self) -> impl Iterator<Item = &String> {
-        [
-            Some(&self.ipc),
-            Some(&self.uts),
-            Some(&self.pid),
-            self.cgroup.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(|m| match m {
-            NamespaceMode::Container(id) => Some(id),
-            _ => None,
-        })
-    }
+    /// The container (a pod's infra container) whose user namespace it
+    /// joins, with that container's `userns` and id mappings copied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// `--add-host NAME[;NAME...]:IP`.

@@ -109,6 +109,14 @@ impl ContainerStore {
         self.run.join("containers").join(id)
     }
 
+    /// The directory of a container's user-mode network helper (pasta or
+    /// slirp4netns: its namespace file, pid file, socket): apart from the
+    /// bundle, which a container with a user namespace of its own owns,
+    /// as the helper drops its capabilities.
+    pub fn usernet_dir(&self, id: &str) -> PathBuf {
+        self.run.join("usernet").join(id)
+    }
+
     /// Where the monitor writes the exit code.
     pub fn exits_dir(&self) -> PathBuf {
         self.run.join("exits")
@@ -225,6 +233,7 @@ impl ContainerStore {
         }
         crate::storage::layers::remove_tree(&self.dir.join(&rec.id));
         crate::storage::layers::remove_tree(&self.rundir(&rec.id));
+        crate::storage::layers::remove_tree(&self.usernet_dir(&rec.id));
         let _ = std::fs::remove_file(self.exits_dir().join(&rec.id));
         self.names.release(&rec.name, &rec.id).map_err(err)?;
         let _ = std::fs::remove_file(self.dir.join("locks").join(format!("{}.lock", rec.id)));

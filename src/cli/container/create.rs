@@ -390,6 +390,7 @@ impl CreateArgs {
                     .as_deref()
                     .map(|m| parse::namespace_mode("cgroupns", m))
                     .transpose()?,
+                user: None,
             },
             pod: self
                 .pod

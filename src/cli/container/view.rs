@@ -257,6 +257,9 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     host["IpcMode"] = json!(ns.ipc.display());
     host["UTSMode"] = json!(ns.uts.display());
     host["PidMode"] = json!(ns.pid.display());
+    if let Some(other) = &ns.user {
+        host["UsernsMode"] = json!(format!("container:{other}"));
+    }
     host["CgroupnsMode"] = json!(ns.cgroup.as_ref().map_or("private".into(), |m| m.display()));
     host["ExtraHosts"] = json!(rec
         .config

@@ -37,8 +37,8 @@ pub struct CreateArgs {
     /// stop (the pod stops)
     #[arg(long, default_value = "continue", value_parser = ["continue", "stop"])]
     pub exit_policy: String,
-    /// User namespace of the pod's containers: only host (skiff's own)
-    /// for now
+    /// User namespace of the pod, shared by all its containers: host
+    /// (skiff's own), keep-id[:uid=N,gid=N], nomap, auto[:size=N]
     #[arg(long)]
     pub userns: Option<String>,
     /// Remove a pod with the same name first
@@ -92,14 +92,9 @@ fn share(s: Option<&str>) -> anyhow::Result<Vec<SharedNs>> {
 impl CreateArgs {
     pub fn to_options(&self) -> anyhow::Result<PodCreateOptions> {
         let userns = parse::userns(self.userns.as_deref().unwrap_or(""))?;
-        if userns != crate::state::container::UserNsMode::Host {
-            anyhow::bail!(
-                "pod create --userns {}: the containers of a pod share skiff's user namespace in this version; give --userns to each container of a pod without --share",
-                self.userns.as_deref().unwrap_or_default()
-            );
-        }
         let mut config = ContainerConfig {
             hostname: self.hostname.clone(),
+            userns,
             ..Default::default()
         };
         self.net.apply(&mut config)?;

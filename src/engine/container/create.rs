@@ -182,6 +182,7 @@ impl Engine {
         if !config.infra {
             self.join_pod(&mut config)?;
         }
+        self.check_runtime_joins(&config, runtime.name())?;
         self.resolve_namespace_containers(&mut config)?;
         if config.network == NetworkMode::Default {
             config.network = crate::engine::network::mode::default_mode(
@@ -327,12 +328,47 @@ impl Engine {
 }
 
 impl Engine {
+    /// runc joins a user namespace before the others, so it cannot join
+    /// a pod's user namespace and then the network namespace skiff made
+    /// outside it (pasta, slirp4netns, bridges); crun and skiff's runtime
+    /// join in the order that works.
+    fn check_runtime_joins(
+        &self,
+        config: &ContainerConfig,
+        runtime: &str,
+    ) -> Result<(), ContainerError> {
+        let (Some(infra), NetworkMode::Container(net)) = (&config.namespaces.user, &config.network)
+        else {
+            return Ok(());
+        };
+        if runtime != "runc" || net != infra {
+            return Ok(());
+        }
+        let made_by_skiff = self.containers()?.get(infra)?.is_some_and(|i| {
+            !matches!(
+                i.config.network,
+                NetworkMode::None | NetworkMode::Host | NetworkMode::Ns(_)
+            )
+        });
+        if made_by_skiff {
+            return Err(ContainerError::Invalid(
+                "runc cannot join this pod: it enters the pod's user namespace before the network namespace skiff made outside it; use --runtime crun or --runtime skiff, or a pod without --userns".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// `container:NAME` namespace modes name the container by id, which
     /// starts first and stays while this one exists.
     fn resolve_namespace_containers(
         &self,
         config: &mut ContainerConfig,
     ) -> Result<(), ContainerError> {
+        if let Some(id) = &config.namespaces.user {
+            if !config.requires.contains(id) {
+                config.requires.push(id.clone());
+            }
+        }
         let m = &mut config.namespaces;
         for mode in [
             Some(&mut m.ipc),

@@ -141,7 +141,7 @@ impl Engine {
         if let crate::state::container::NetworkMode::Bridge(_) = rec.config.network {
             self.detach_networks(rec, &rundir);
         }
-        crate::engine::container::usernet::release(&rundir);
+        crate::engine::container::usernet::release(&store.usernet_dir(&rec.id));
         crate::engine::container::shm::unmount(&rundir);
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {

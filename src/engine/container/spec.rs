@@ -157,6 +157,9 @@ impl Engine {
             let accounts = self.keep_id_accounts(rec, rootfs, &rundir, &mut user.home)?;
             opts.mounts.extend(accounts);
         }
+        if let Some(other) = &c.namespaces.user {
+            opts.namespaces.user = self.namespace_of(other, "user", "user")?;
+        }
         opts.process.env = merge_env(&run.env.clone().unwrap_or_default(), &c.env);
         opts.process.cwd = c
             .workdir
@@ -272,6 +275,7 @@ impl Engine {
     ) -> Result<(), ContainerError> {
         let c = &rec.config;
         let rundir = self.containers()?.rundir(&rec.id);
+        let netdir = self.containers()?.usernet_dir(&rec.id);
         let mut facts = netfiles::NetFacts::plain();
         let files = match &c.network {
             NetworkMode::None => None,
@@ -286,13 +290,13 @@ impl Engine {
             // Made and connected by pasta or slirp4netns before the runtime runs.
             NetworkMode::Pasta(_) => {
                 opts.namespaces.net =
-                    Namespace::Join(rundir.join(crate::engine::container::usernet::NETNS));
+                    Namespace::Join(netdir.join(crate::engine::container::usernet::NETNS));
                 facts = netfiles::NetFacts::pasta();
                 None
             }
             NetworkMode::Slirp4netns(o) => {
                 opts.namespaces.net =
-                    Namespace::Join(rundir.join(crate::engine::container::usernet::NETNS));
+                    Namespace::Join(netdir.join(crate::engine::container::usernet::NETNS));
                 facts = netfiles::NetFacts::slirp(o);
                 None
             }

@@ -209,7 +209,7 @@ impl Engine {
         }
         // pasta or slirp4netns comes up while the bundle is prepared.
         let usernet = crate::engine::container::usernet::spawn(
-            &bundle,
+            &store.usernet_dir(&rec.id),
             &rec.config,
             self.privilege() == crate::config::paths::Privilege::Root,
         )

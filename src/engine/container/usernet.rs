@@ -100,6 +100,8 @@ pub fn release(rundir: &Path) {
     if rundir.join(NETNS).exists() || rundir.join(pasta::PID_FILE).exists() {
         pasta::teardown(rundir);
     }
+    // Empty once the helper's files are gone (a directory of its own).
+    let _ = std::fs::remove_dir(rundir);
 }
 
 /// A helper on its way up: started before the bundle is prepared, waited
@@ -115,6 +117,13 @@ pub fn spawn(
     config: &ContainerConfig,
     real_root: bool,
 ) -> Result<Option<Starting>, String> {
+    if matches!(
+        config.network,
+        NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_)
+    ) {
+        crate::config::paths::ensure_private_dir(rundir)
+            .map_err(|e| format!("creating {}: {e}", rundir.display()))?;
+    }
     Ok(match &config.network {
         NetworkMode::Pasta(extra) => Some(Starting::Pasta(pasta::spawn(
             rundir,

@@ -95,6 +95,10 @@ impl Engine {
         config: &mut ContainerConfig,
         layers: &[PathBuf],
     ) -> Result<(), ContainerError> {
+        // Joining another container's: its mappings were copied.
+        if config.namespaces.user.is_some() {
+            return Ok(());
+        }
         let rootless = self.privilege() == Privilege::Rootless;
         let (uids, gids) = namespace_size();
         let rootless_only = |mode: &str| {

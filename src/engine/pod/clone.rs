@@ -43,6 +43,12 @@ fn detached(config: &ContainerConfig, old_infra: Option<&str>) -> ContainerConfi
     if matches!(&m.cgroup, Some(NamespaceMode::Container(id)) if tied(id)) {
         m.cgroup = None;
     }
+    // The new pod's containers get its user namespace again.
+    if m.user.as_deref().is_some_and(tied) {
+        m.user = None;
+        c.userns = crate::state::container::UserNsMode::Host;
+        c.id_mappings = None;
+    }
     c
 }
 
@@ -168,6 +174,7 @@ mod tests {
                 uts: NamespaceMode::Container(other.clone()),
                 pid: NamespaceMode::Host,
                 cgroup: Some(NamespaceMode::Container(old.clone())),
+                user: Some(old.clone()),
             },
             ..Default::default()
         };
@@ -179,5 +186,6 @@ mod tests {
         assert_eq!(d.namespaces.uts, NamespaceMode::Container(other));
         assert_eq!(d.namespaces.pid, NamespaceMode::Host);
         assert_eq!(d.namespaces.cgroup, None);
+        assert_eq!(d.namespaces.user, None);
     }
 }

@@ -11,9 +11,12 @@ pub mod lifecycle;
 pub mod pause_image;
 pub mod status;
 
+use crate::config::paths::Privilege;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
-use crate::state::container::{ContainerConfig, ContainerRecord, NamespaceMode, NetworkMode};
+use crate::state::container::{
+    ContainerConfig, ContainerRecord, NamespaceMode, NetworkMode, UserNsMode,
+};
 use crate::state::pod::{PodRecord, PodStore, SharedNs};
 
 impl Engine {
@@ -63,6 +66,20 @@ impl Engine {
                 "invalid config provided: {m}"
             )))
         };
+        // A pod with a user namespace of its own (`pod create --userns`):
+        // every container joins it, with its mappings.
+        let infra_rec = self.containers()?.get(&infra)?;
+        if let Some(maps) = infra_rec
+            .as_ref()
+            .and_then(|i| i.config.id_mappings.clone())
+        {
+            if config.userns != UserNsMode::Host || config.id_mappings.is_some() {
+                return bad("--userns, --uidmap and --gidmap must be given when the pod is created: the pod's containers share its user namespace");
+            }
+            config.userns = infra_rec.map(|i| i.config.userns).unwrap_or_default();
+            config.id_mappings = Some(maps);
+            config.namespaces.user = Some(infra.clone());
+        }
         if pod.shares(SharedNs::Net) {
             if !config.ports.is_empty() || config.publish_all {
                 return bad("published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod");
@@ -98,13 +115,12 @@ impl Engine {
         if pod.shares(SharedNs::Pid) {
             join(&mut config.namespaces.pid, "pid")?;
         }
-        // Without cgroups of their own (rootless, nothing delegated) every
-        // container sits in skiff's cgroup already, and the kernel refuses
-        // to join the infra container's cgroup namespace from there.
-        if pod.shares(SharedNs::Cgroup)
-            && config.namespaces.cgroup.is_none()
-            && self.cgroups_usable()
-        {
+        // The kernel refuses (EPERM, with every runtime) to join the infra
+        // container's cgroup namespace from inside a user namespace: a
+        // rootless user's, or the pod's own. There each container keeps a
+        // cgroup namespace of its own; its cgroup is the pod's anyway.
+        let userns = config.namespaces.user.is_some() || self.privilege() == Privilege::Rootless;
+        if pod.shares(SharedNs::Cgroup) && config.namespaces.cgroup.is_none() && !userns {
             config.namespaces.cgroup = Some(NamespaceMode::Container(infra.clone()));
         }
         // The infra container starts first and stays while it exists.

@@ -178,9 +178,35 @@ pub(super) fn stage_one(
     // attach to it (CVE-2019-5736); exec resets it.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| SetupError::new("making the init non-dumpable", e.into()))?;
-    for (t, fd) in &p.join {
-        nix::sched::setns(fd, ns_flag(*t)).map_err(|e| {
-            SetupError::new(format!("joining the {} namespace", ns_name(*t)), e.into())
+    // The others before the user namespace: one owned by the caller's
+    // user namespace (a rootless pod's network namespace, made by skiff)
+    // cannot be joined from a child one (the pod's own user namespace).
+    // What the caller may not join from outside is joined from inside.
+    let join = |t: LinuxNamespaceType, fd: &std::os::fd::OwnedFd| nix::sched::setns(fd, ns_flag(t));
+    let mut later = Vec::new();
+    for (t, fd) in p
+        .join
+        .iter()
+        .filter(|(t, _)| *t != LinuxNamespaceType::User)
+    {
+        match join(*t, fd) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EPERM) => later.push((*t, fd)),
+            Err(e) => {
+                return Err(SetupError::new(
+                    format!("joining the {} namespace", ns_name(*t)),
+                    e.into(),
+                ))
+            }
+        }
+    }
+    let user = p
+        .join
+        .iter()
+        .filter(|(t, _)| *t == LinuxNamespaceType::User);
+    for (t, fd) in user.map(|(t, fd)| (*t, fd)).chain(later) {
+        join(t, fd).map_err(|e| {
+            SetupError::new(format!("joining the {} namespace", ns_name(t)), e.into())
         })?;
     }
     if p.new_user {

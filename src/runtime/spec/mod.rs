@@ -269,6 +269,10 @@ fn linux(
             .ok_or(SpecError::MissingIdMappings)?;
         linux.set_uid_mappings(Some(id_mappings(&m.uids)?));
         linux.set_gid_mappings(Some(id_mappings(&m.gids)?));
+    } else if let (Namespace::Join(_), Some(m)) = (&opts.namespaces.user, &opts.id_mappings) {
+        // The joined namespace's own maps, which runc insists on seeing.
+        linux.set_uid_mappings(Some(id_mappings(&m.uids)?));
+        linux.set_gid_mappings(Some(id_mappings(&m.gids)?));
     }
     Ok(linux)
 }
