@@ -52,3 +52,21 @@ measured() {
     local what=$1; shift
     (($# == RUNS)) || die "$what: $# of $RUNS runs measured"
 }
+
+# The side-by-side scripts' shared helpers; they read $work and $USER_NAME.
+# as_user CMD...: run as the rootless user with the work directory's home,
+# runtime directory and containers.conf; as_root CMD...: the same as root.
+as_user() {
+    runuser -u "$USER_NAME" -- env -i PATH="$work/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
+        HOME="$work/u/home" XDG_RUNTIME_DIR="$work/u/xdg" LANG=C.UTF-8 \
+        CONTAINERS_CONF="$work/containers.conf" "$@"
+}
+as_root() { env CONTAINERS_CONF="$work/containers.conf" "$@"; }
+# line LABEL MICROSECONDS...: one row, median (fastest) in ms.
+line() {
+    local label=$1; shift
+    local vals; vals=$(printf '%s\n' "$@")
+    printf '  %-44s %8s ms (%s)\n' "$label" "$(ms "$(median <<<"$vals")")" "$(ms "$(fastest <<<"$vals")")"
+}
+# ratio "VALUES" MEDIAN: the median of VALUES over MEDIAN.
+ratio() { awk -v a="$(median <<<"$(printf '%s\n' "$1")")" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }

@@ -36,12 +36,6 @@ chmod 755 "$work"
 regpid=
 podman_on=
 [[ ${SKIFF_BENCH_PODMAN:-1} == 0 ]] || ! command -v podman >/dev/null || podman_on=1
-as_user() {
-    runuser -u "$USER_NAME" -- env -i PATH="$work/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
-        HOME="$work/u/home" XDG_RUNTIME_DIR="$work/u/xdg" LANG=C.UTF-8 \
-        CONTAINERS_CONF="$work/containers.conf" "$@"
-}
-as_root() { env CONTAINERS_CONF="$work/containers.conf" "$@"; }
 sk_root=("$work/bin/skiff" --root "$work/r/skiff/root" --runroot "$work/r/skiff/run")
 pm_root=(podman --root "$work/r/podman/root" --runroot "$work/r/podman/run")
 sk_user=("$work/bin/skiff" --root "$work/u/skiff/root" --runroot "$work/u/xdg/skiff")
@@ -93,12 +87,6 @@ time_publish() {
             "$@" rm -f -t 0 bench-web >/dev/null
         done' sh "$port" "$((WARMUP + RUNS))" "$ref" "$net" "$@" | tail -n "$RUNS"
 }
-line() {
-    local label=$1; shift
-    local vals; vals=$(printf '%s\n' "$@")
-    printf '  %-44s %8s ms (%s)\n' "$label" "$(ms "$(median <<<"$vals")")" "$(ms "$(fastest <<<"$vals")")"
-}
-ratio() { awk -v a="$(median <<<"$(printf '%s\n' "$1")")" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }
 
 as_root "${sk_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
 as_user "${sk_user[@]}" pull -q --tls-verify=false "$ref" >/dev/null
