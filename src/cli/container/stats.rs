@@ -24,6 +24,13 @@ pub struct StatsArgs {
     /// Show all containers, not only running ones
     #[arg(short, long)]
     pub all: bool,
+    #[command(flatten)]
+    pub show: StatsFlags,
+}
+
+/// How readings are shown (`stats` and `pod stats`).
+#[derive(Debug, Args)]
+pub struct StatsFlags {
     /// Print one reading and exit
     #[arg(long)]
     pub no_stream: bool,
@@ -128,44 +135,28 @@ fn targets(engine: &Engine, args: &StatsArgs) -> anyhow::Result<Vec<ContainerRec
     Ok(recs)
 }
 
-/// How readings are shown.
-pub struct Display<'a> {
-    pub no_stream: bool,
-    pub format: Option<&'a str>,
-    pub interval: u64,
-    pub no_reset: bool,
-    pub no_trunc: bool,
-    /// The table without `--format`.
-    pub table: &'a str,
-}
-
 pub fn run(ctx: &CliContext, args: StatsArgs) -> anyhow::Result<ExitCode> {
     if args.all && !args.containers.is_empty() {
         anyhow::bail!("--all and container names cannot be used together");
     }
     let engine = ctx.engine()?;
-    let display = Display {
-        no_stream: args.no_stream,
-        format: args.format.as_deref(),
-        interval: args.interval,
-        no_reset: args.no_reset,
-        no_trunc: args.no_trunc,
-        table: DEFAULT_TABLE,
-    };
-    stream(&engine, &display, &|| targets(&engine, &args))
+    stream(&engine, &args.show, DEFAULT_TABLE, &|| {
+        targets(&engine, &args)
+    })
 }
 
 /// Show readings of the containers `targets` gives (asked again at each
 /// round), once or every interval until interrupted.
 pub fn stream(
     engine: &Engine,
-    d: &Display,
+    d: &StatsFlags,
+    table: &str,
     targets: &dyn Fn() -> anyhow::Result<Vec<ContainerRecord>>,
 ) -> anyhow::Result<ExitCode> {
     if d.interval == 0 {
         anyhow::bail!("--interval must be greater than 0");
     }
-    let json = d.format.is_some_and(crate::format::is_json);
+    let json = d.format.as_deref().is_some_and(crate::format::is_json);
     engine.require_cgroups("stats")?;
     let mut previous: HashMap<String, StatsSample> = HashMap::new();
     loop {
@@ -185,7 +176,7 @@ pub fn stream(
         if json {
             print_json(&Value::Array(rows.iter().map(json_entry).collect()))?;
         } else {
-            print_rows(d.format, d.table, HEADERS, &rows, false)?;
+            print_rows(d.format.as_deref(), table, HEADERS, &rows, false)?;
         }
         if d.no_stream {
             return Ok(ExitCode::SUCCESS);

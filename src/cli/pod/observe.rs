@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cli::container::logs::print_logs;
-use crate::cli::container::stats::{stream, Display};
+use crate::cli::container::stats::{stream, StatsFlags};
 use crate::cli::container::top::print_top;
 use crate::cli::CliContext;
 use crate::engine::container::top::parse_descriptors;
@@ -39,21 +39,8 @@ pub struct StatsArgs {
     /// Every pod
     #[arg(short, long)]
     pub all: bool,
-    /// Print one reading and exit
-    #[arg(long)]
-    pub no_stream: bool,
-    /// Go template, `table ...`, or `json`
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Seconds between readings when streaming
-    #[arg(short, long, default_value_t = 5)]
-    pub interval: u64,
-    /// Do not clear the screen between readings
-    #[arg(long)]
-    pub no_reset: bool,
-    /// Do not truncate ids
-    #[arg(long)]
-    pub no_trunc: bool,
+    #[command(flatten)]
+    pub show: StatsFlags,
 }
 
 pub fn top(ctx: &CliContext, args: TopArgs) -> anyhow::Result<ExitCode> {
@@ -104,15 +91,8 @@ pub fn stats(ctx: &CliContext, args: StatsArgs) -> anyhow::Result<ExitCode> {
             .map(|p| Ok(engine.find_pod(p)?.id))
             .collect::<anyhow::Result<_>>()?
     };
-    let display = Display {
-        no_stream: args.no_stream,
-        format: args.format.as_deref(),
-        interval: args.interval,
-        no_reset: args.no_reset,
-        no_trunc: args.no_trunc,
-        table: "table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}",
-    };
-    stream(&engine, &display, &|| {
+    let table = "table {{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}";
+    stream(&engine, &args.show, table, &|| {
         let mut out = Vec::new();
         for p in &pods {
             let mut members = engine.pod_containers(p)?;

@@ -34,11 +34,15 @@ impl Engine {
     /// left, in removal order (those that require others first, the infra
     /// container last).
     pub fn pod_containers(&self, id: &str) -> Result<Vec<ContainerRecord>, ContainerError> {
+        // Only the pod's own records are reconciled (each reconcile may
+        // look at processes and files), not every container's.
         let members: Vec<ContainerRecord> = self
-            .list_containers()?
+            .containers()?
+            .list()?
             .into_iter()
             .filter(|c| c.config.pod.as_deref() == Some(id))
-            .collect();
+            .map(|c| self.reconcile(c))
+            .collect::<Result<_, _>>()?;
         let order = crate::engine::container::depend::removal_order(&members);
         let mut out: Vec<ContainerRecord> = order
             .iter()
