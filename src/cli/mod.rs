@@ -16,6 +16,7 @@ pub mod pod;
 pub mod runtime;
 pub mod system;
 pub mod unshare;
+pub mod volume;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,9 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Manage skiff itself
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -296,6 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rm(a) => container::rm::run(&ctx, a),
         Command::Network(c) => network::run(&ctx, c),
         Command::Pod(c) => pod::run(&ctx, c),
+        Command::Volume(c) => volume::run(&ctx, c),
         Command::System(c) => system::run(&ctx, c),
         Command::Pull(a) => image::pull::run(&ctx, a),
         Command::Push(a) => image::push::run(&ctx, a),

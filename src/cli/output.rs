@@ -77,3 +77,48 @@ pub fn confirm(warning: &str, force_hint: &str) -> anyhow::Result<bool> {
         "y" | "yes"
     ))
 }
+
+/// Write an archive with `write` to `output` (`None` or `-`: standard
+/// output, which must not be a terminal). A file is written beside its
+/// final name and renamed into place once complete, so a failure leaves
+/// no partial file.
+pub fn write_archive_to(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    match output.filter(|p| *p != std::path::Path::new("-")) {
+        None => {
+            if std::io::stdout().is_terminal() {
+                anyhow::bail!(
+                    "refusing to write an archive to a terminal: use -o FILE or redirect"
+                );
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => std::path::Path::new("."),
+            };
+            let err = |e: std::io::Error| anyhow::anyhow!("writing {}: {e}", path.display());
+            let tmp = tempfile::Builder::new()
+                .prefix(".skiff-archive-")
+                .tempfile_in(dir)
+                .map_err(err)?;
+            {
+                let mut out = std::io::BufWriter::new(tmp.as_file());
+                write(&mut out)?;
+                out.flush().map_err(err)?;
+            }
+            tmp.as_file().sync_all().map_err(err)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+                .map_err(err)?;
+            tmp.persist(path).map_err(|e| err(e.error))?;
+        }
+    }
+    Ok(())
+}

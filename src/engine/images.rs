@@ -222,6 +222,7 @@ impl Engine {
                             timeout: Some(0),
                             depend: true,
                             infra: false,
+                            volumes: false,
                         };
                         match self.remove_container(c, opts) {
                             Ok(_) => {}

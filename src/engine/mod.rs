@@ -16,6 +16,7 @@ pub mod pull;
 pub mod push;
 pub mod remote;
 pub mod rootless;
+pub mod volume;
 pub(crate) mod workers;
 
 use std::path::PathBuf;

@@ -143,7 +143,8 @@ impl UserNsMode {
     }
 }
 
-/// A mount the user asked for (`-v`).
+/// A mount the user asked for (`-v`, `--mount`, `--tmpfs`,
+/// `--volumes-from`, an image's VOLUME).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum MountSpec {
@@ -153,7 +154,78 @@ pub enum MountSpec {
         destination: String,
         /// mount(8) options (`ro`, `nosuid`, `rslave`, ...).
         options: Vec<String>,
+        /// `:U`: the source is chowned to the container's user at start.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chown: bool,
     },
+    /// A volume of the store, by name.
+    Volume {
+        name: String,
+        destination: String,
+        options: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chown: bool,
+        /// `nocopy`: an empty volume is not filled from the image.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        no_copy: bool,
+    },
+    /// A tmpfs of its own (`--tmpfs`, `type=tmpfs`).
+    Tmpfs {
+        destination: String,
+        /// `size=`, `mode=`, `ro`, `noexec`, ...
+        options: Vec<String>,
+    },
+    /// An image's files, read-only unless `rw` (`type=image`).
+    Image {
+        /// The image's id.
+        image: String,
+        destination: String,
+        options: Vec<String>,
+    },
+    /// A devpts instance (`type=devpts`).
+    Devpts {
+        destination: String,
+        options: Vec<String>,
+    },
+}
+
+impl MountSpec {
+    pub fn destination(&self) -> &str {
+        match self {
+            MountSpec::Bind { destination, .. }
+            | MountSpec::Volume { destination, .. }
+            | MountSpec::Tmpfs { destination, .. }
+            | MountSpec::Image { destination, .. }
+            | MountSpec::Devpts { destination, .. } => destination,
+        }
+    }
+
+    pub fn options(&self) -> &[String] {
+        match self {
+            MountSpec::Bind { options, .. }
+            | MountSpec::Volume { options, .. }
+            | MountSpec::Tmpfs { options, .. }
+            | MountSpec::Image { options, .. }
+            | MountSpec::Devpts { options, .. } => options,
+        }
+    }
+
+    /// The name of the volume it mounts.
+    pub fn volume(&self) -> Option<&str> {
+        match self {
+            MountSpec::Volume { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Mounted read-only.
+    pub fn read_only(&self) -> bool {
+        let opts = self.options();
+        match self {
+            MountSpec::Image { .. } => !opts.iter().any(|o| o == "rw"),
+            _ => opts.iter().any(|o| o == "ro"),
+        }
+    }
 }
 
 /// `--network`: which network namespace the container has.
@@ -336,6 +408,10 @@ pub struct ContainerConfig {
     pub tty: bool,
     pub interactive: bool,
     pub read_only: bool,
+    /// `--read-only-tmpfs`: with `--read-only`, tmpfs on /tmp, /var/tmp,
+    /// /run and the like (`None`: podman's default, yes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only_tmpfs: Option<bool>,
     pub privileged: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
@@ -378,6 +454,10 @@ pub struct ContainerConfig {
     /// (crun only).
     pub keep_groups: bool,
     pub mounts: Vec<MountSpec>,
+    /// `--volumes-from CONTAINER[:ro|rw]` as given; create copies those
+    /// containers' volume and bind mounts into `mounts`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     pub network: NetworkMode,
     /// `--add-host` entries, first in /etc/hosts.
     pub add_hosts: Vec<HostEntry>,

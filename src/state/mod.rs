@@ -13,6 +13,7 @@ pub mod container;
 pub mod names;
 pub mod network;
 pub mod pod;
+pub mod volume;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,14 @@ pub enum StateError {
     NoSuchContainer(String),
     #[error("no pod with name or ID {0:?} found: no such pod")]
     NoSuchPod(String),
+    #[error("no volume with name {0:?} found: no such volume")]
+    NoSuchVolume(String),
+    #[error("removing volume {name}: {source}")]
+    RemoveVolume {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("{input:?} matches {count} records: use more of the ID")]
     Ambiguous { input: String, count: usize },
     #[error("removing container {id}: {source}")]

@@ -132,6 +132,18 @@ pub struct CreateArgs {
     /// Bind mount a host path: SOURCE:DESTINATION[:OPTIONS]
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
+    /// Attach a mount: type=bind|volume|tmpfs|image|devpts,target=PATH,...
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs at PATH[:OPTIONS]
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Mount the volumes and bind mounts of a container, CONTAINER[:ro|rw]
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
+    /// With --read-only, writable tmpfs on /tmp, /var/tmp and /run
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub read_only_tmpfs: Option<bool>,
     #[command(flatten)]
     pub net: NetworkArgs,
     /// Publish every port the image exposes on a free host port
@@ -379,7 +391,11 @@ impl CreateArgs {
                 .volume
                 .iter()
                 .map(|v| parse::volume(v))
+                .chain(self.mount.iter().map(|m| parse::mount(m)))
+                .chain(self.tmpfs.iter().map(|t| parse::tmpfs(t)))
                 .collect::<anyhow::Result<_>>()?,
+            volumes_from: self.volumes_from.clone(),
+            read_only_tmpfs: self.read_only_tmpfs,
             publish_all: self.publish_all,
             namespaces: NamespaceModes {
                 ipc: parse::namespace_mode("ipc", self.ipc.as_deref().unwrap_or(""))?,

@@ -30,7 +30,7 @@ pub struct RmArgs {
     /// Also remove the containers that depend on these (--requires)
     #[arg(long)]
     pub depend: bool,
-    /// Also remove the container's anonymous volumes (skiff makes none yet)
+    /// Also remove the container's anonymous volumes
     #[arg(short = 'v', long)]
     pub volumes: bool,
 }
@@ -57,6 +57,7 @@ pub fn run(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
             timeout: args.time,
             depend: args.depend,
             infra: false,
+            volumes: args.volumes,
         };
         match engine.remove_container(t, opts) {
             Ok(recs) => {

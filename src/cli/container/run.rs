@@ -141,6 +141,7 @@ pub fn run(ctx: &CliContext, args: RunArgs) -> anyhow::Result<ExitCode> {
                 timeout: Some(0),
                 depend: false,
                 infra: false,
+                volumes: true,
             },
         );
     };

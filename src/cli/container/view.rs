@@ -122,16 +122,12 @@ fn time(t: Option<chrono::DateTime<Utc>>) -> String {
 }
 
 /// `Mounts` of inspect: the user's mounts as podman lists them.
-fn mounts_doc(rec: &ContainerRecord) -> Vec<Value> {
+fn mounts_doc(engine: &Engine, rec: &ContainerRecord) -> Vec<Value> {
     rec.config
         .mounts
         .iter()
         .map(|m| {
-            let MountSpec::Bind {
-                source,
-                destination,
-                options,
-            } = m;
+            let options = m.options();
             let propagation = options
                 .iter()
                 .find(|o| {
@@ -142,16 +138,82 @@ fn mounts_doc(rec: &ContainerRecord) -> Vec<Value> {
                 })
                 .cloned()
                 .unwrap_or_else(|| "rprivate".into());
-            json!({
-                "Type": "bind",
-                "Source": source,
-                "Destination": destination,
+            let shown: Vec<&String> = options
+                .iter()
+                .filter(|o| *o != "ro" && *o != "rw")
+                .collect();
+            let mut doc = json!({
+                "Destination": m.destination(),
                 "Driver": "",
                 "Mode": "",
-                "Options": options.iter().filter(|o| *o != "ro" && *o != "rw").collect::<Vec<_>>(),
-                "RW": !options.iter().any(|o| o == "ro"),
+                "Options": shown,
+                "RW": !m.read_only(),
                 "Propagation": propagation,
-            })
+            });
+            match m {
+                MountSpec::Bind { source, .. } => {
+                    doc["Type"] = json!("bind");
+                    doc["Source"] = json!(source);
+                }
+                MountSpec::Volume { name, .. } => {
+                    doc["Type"] = json!("volume");
+                    doc["Name"] = json!(name);
+                    doc["Driver"] = json!(crate::engine::volume::LOCAL_DRIVER);
+                    doc["Source"] = json!(engine
+                        .volumes()
+                        .map(|v| v.data_dir(name))
+                        .unwrap_or_default());
+                }
+                MountSpec::Tmpfs { .. } => {
+                    doc["Type"] = json!("tmpfs");
+                    doc["Source"] = json!("tmpfs");
+                }
+                MountSpec::Image { image, .. } => {
+                    doc["Type"] = json!("image");
+                    doc["Source"] = json!(image);
+                }
+                MountSpec::Devpts { .. } => {
+                    doc["Type"] = json!("devpts");
+                    doc["Source"] = json!("devpts");
+                }
+            }
+            doc
+        })
+        .collect()
+}
+
+/// `HostConfig.Binds`: bind and volume mounts as `SOURCE:DEST[:OPTIONS]`.
+fn binds(rec: &ContainerRecord) -> Vec<String> {
+    rec.config
+        .mounts
+        .iter()
+        .filter_map(|m| {
+            let source = match m {
+                MountSpec::Bind { source, .. } => source.display().to_string(),
+                MountSpec::Volume { name, .. } => name.clone(),
+                _ => return None,
+            };
+            let mut bind = format!("{source}:{}", m.destination());
+            if !m.options().is_empty() {
+                bind.push(':');
+                bind.push_str(&m.options().join(","));
+            }
+            Some(bind)
+        })
+        .collect()
+}
+
+/// `HostConfig.Tmpfs`: destination to options.
+fn tmpfs_doc(rec: &ContainerRecord) -> serde_json::Map<String, Value> {
+    rec.config
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountSpec::Tmpfs {
+                destination,
+                options,
+            } => Some((destination.clone(), json!(options.join(",")))),
+            _ => None,
         })
         .collect()
 }
@@ -196,7 +258,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
         "RestartCount": s.restart_count,
         "Dependencies": rec.config.requires,
         "Driver": engine.store().driver().to_string(),
-        "Mounts": mounts_doc(rec),
+        "Mounts": mounts_doc(engine, rec),
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
@@ -235,15 +297,7 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
             } else {
                 rec.config.group_add.clone()
             },
-            "Binds": rec.config.mounts.iter().map(|m| {
-                let MountSpec::Bind { source, destination, options } = m;
-                let mut bind = format!("{}:{destination}", source.display());
-                if !options.is_empty() {
-                    bind.push(':');
-                    bind.push_str(&options.join(","));
-                }
-                bind
-            }).collect::<Vec<_>>(),
+            "Binds": binds(rec),
             "LogConfig": {"Type": match rec.config.log_driver {
                 crate::state::container::LogDriver::K8sFile => "k8s-file",
                 crate::state::container::LogDriver::None => "none",
@@ -253,6 +307,8 @@ pub fn inspect_doc(engine: &Engine, rec: &ContainerRecord) -> Value {
     });
     let host = &mut doc["HostConfig"];
     host["NetworkMode"] = json!(rec.config.network.display());
+    host["Tmpfs"] = json!(tmpfs_doc(rec));
+    host["VolumesFrom"] = json!(rec.config.volumes_from);
     let ns = &rec.config.namespaces;
     host["IpcMode"] = json!(ns.ipc.display());
     host["UTSMode"] = json!(ns.uts.display());

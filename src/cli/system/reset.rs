@@ -54,6 +54,7 @@ pub fn run(ctx: &CliContext, args: ResetArgs) -> anyhow::Result<ExitCode> {
             timeout: Some(0),
             depend: true,
             infra: true,
+            volumes: false,
         };
         match engine.remove_container(&id, opts) {
             Ok(_) => {}
@@ -61,6 +62,17 @@ pub fn run(ctx: &CliContext, args: ResetArgs) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 return Err(anyhow::Error::from(e).context(format!("removing container {id}")))
             }
+        }
+    }
+    // Volumes with a file system of their own are unmounted first.
+    for v in engine.volumes()?.names()? {
+        let opts = crate::engine::volume::VolumeRemoveOptions {
+            force: true,
+            timeout: Some(0),
+        };
+        match engine.remove_volume(&v, opts) {
+            Ok(_) | Err(ContainerError::State(StateError::NoSuchVolume(_))) => {}
+            Err(e) => return Err(anyhow::Error::from(e).context(format!("removing volume {v}"))),
         }
     }
     drop(engine);

@@ -102,7 +102,13 @@ impl Engine {
             if self.claimed_by(&rec, ATTACHED_MARKER) {
                 return Ok(CleanupOutcome::Stopped);
             }
-            self.remove_container(&rec.id, RemoveOptions::default())?;
+            self.remove_container(
+                &rec.id,
+                RemoveOptions {
+                    volumes: true,
+                    ..Default::default()
+                },
+            )?;
             return Ok(CleanupOutcome::Removed);
         }
         if !should_restart(&rec) {

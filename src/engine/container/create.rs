@@ -238,10 +238,13 @@ impl Engine {
                 runtime.name()
             )));
         }
+        self.copy_volumes_from(&mut config)?;
         check_mounts(&config)?;
+        self.resolve_image_mounts(&mut config, opts, observer)?;
         let image =
             self.image_for_container(&opts.image, opts.pull, &opts.pull_options, observer)?;
         let image_config = self.image_config(&image)?;
+        add_image_volumes(&mut config, &image_config);
         if config.publish_all {
             let exposed = image_config
                 .config
@@ -301,6 +304,13 @@ impl Engine {
                 .claim_generated(&id)
                 .map_err(crate::state::StateError::from)?,
         };
+        let made_volumes = match self.provide_volumes(&mut config.mounts) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = store.names().release(&name, &id);
+                return Err(e);
+            }
+        };
         let rec = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -319,11 +329,138 @@ impl Engine {
             runtime: runtime.record_name(),
             state: ContainerState::default(),
         };
-        if let Err(e) = store.put(&rec) {
+        // Held while the record is written, so `volume rm` either sees
+        // this container or removes the volume before it is named.
+        let written = self.with_volume_locks(&rec.config.mounts, || Ok(store.put(&rec)?));
+        if let Err(e) = written {
             let _ = store.names().release(&name, &id);
-            return Err(e.into());
+            self.forget_volumes(&made_volumes);
+            return Err(e);
         }
         Ok(rec)
+    }
+
+    /// Run `f` holding the locks of the volumes `mounts` name, each checked
+    /// to exist.
+    fn with_volume_locks(
+        &self,
+        mounts: &[MountSpec],
+        f: impl FnOnce() -> Result<(), ContainerError>,
+    ) -> Result<(), ContainerError> {
+        let volumes = self.volumes()?;
+        let mut names: Vec<&str> = mounts.iter().filter_map(|m| m.volume()).collect();
+        names.sort();
+        names.dedup();
+        let mut locks = Vec::with_capacity(names.len());
+        for n in names {
+            locks.push(volumes.lock(n)?);
+            if volumes.get(n)?.is_none() {
+                return Err(crate::state::StateError::NoSuchVolume(n.to_string()).into());
+            }
+        }
+        f()
+    }
+
+    /// `--volumes-from`: the volume and bind mounts of other containers,
+    /// except where this one mounts something itself; `:ro`/`:rw` override
+    /// their access.
+    fn copy_volumes_from(&self, config: &mut ContainerConfig) -> Result<(), ContainerError> {
+        for spec in config.volumes_from.clone() {
+            let (who, opts) = spec.split_once(':').unwrap_or((&spec, ""));
+            let mut access = None;
+            for o in opts.split(',').filter(|o| !o.is_empty()) {
+                match o {
+                    "ro" | "rw" => access = Some(o),
+                    "z" | "Z" => {}
+                    _ => {
+                        return Err(ContainerError::Invalid(format!(
+                            "invalid --volumes-from {spec}: the options are ro, rw, z and Z"
+                        )))
+                    }
+                }
+            }
+            let other = self.find_container(who)?;
+            for m in &other.config.mounts {
+                let mut m = m.clone();
+                let options = match &mut m {
+                    MountSpec::Bind { options, .. } | MountSpec::Volume { options, .. } => options,
+                    _ => continue,
+                };
+                if let Some(a) = access {
+                    options.retain(|o| o != "ro" && o != "rw");
+                    options.push(a.to_string());
+                }
+                let taken = config
+                    .mounts
+                    .iter()
+                    .any(|x| same_destination(x.destination(), m.destination()));
+                if !taken {
+                    config.mounts.push(m);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `type=image` mounts name the image by id (pulled if the policy says
+    /// so).
+    fn resolve_image_mounts(
+        &self,
+        config: &mut ContainerConfig,
+        opts: &CreateOptions,
+        observer: &dyn PullObserver,
+    ) -> Result<(), ContainerError> {
+        for m in config.mounts.iter_mut() {
+            if let MountSpec::Image { image, .. } = m {
+                if !image.is_empty() {
+                    return Err(ContainerError::Invalid(format!(
+                        "--mount type=image,source={image}: image mounts are not supported yet"
+                    )));
+                }
+                let rec =
+                    self.image_for_container(image, opts.pull, &opts.pull_options, observer)?;
+                *image = rec.id.hex().to_string();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Two mount destinations that name the same place.
+fn same_destination(a: &str, b: &str) -> bool {
+    let clean = |d: &str| {
+        let t = d.trim_end_matches('/');
+        if t.is_empty() {
+            "/".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    clean(a) == clean(b)
+}
+
+/// An anonymous volume for each VOLUME of the image the user mounts
+/// nothing at (podman's default, `image_volume_mode = "anonymous"`).
+fn add_image_volumes(config: &mut ContainerConfig, image: &ImageConfig) {
+    let Some(volumes) = image.config.as_ref().and_then(|c| c.volumes.as_ref()) else {
+        return;
+    };
+    for dest in volumes.keys() {
+        if !dest.starts_with('/')
+            || config
+                .mounts
+                .iter()
+                .any(|m| same_destination(m.destination(), dest))
+        {
+            continue;
+        }
+        config.mounts.push(MountSpec::Volume {
+            name: String::new(),
+            destination: dest.clone(),
+            options: Vec::new(),
+            chown: false,
+            no_copy: false,
+        });
     }
 }
 
@@ -397,27 +534,30 @@ impl Engine {
 fn check_mounts(config: &ContainerConfig) -> Result<(), ContainerError> {
     let mut seen = std::collections::HashSet::new();
     for m in &config.mounts {
-        let MountSpec::Bind {
-            source,
-            destination,
-            ..
-        } = m;
-        if let Err(e) = std::fs::metadata(source) {
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-                _ => e.to_string(),
-            };
-            return Err(ContainerError::Invalid(format!(
-                "statfs {}: {why}",
-                source.display()
-            )));
+        if let MountSpec::Bind { source, .. } = m {
+            if let Err(e) = std::fs::metadata(source) {
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(ContainerError::Invalid(format!(
+                    "statfs {}: {why}",
+                    source.display()
+                )));
+            }
         }
+        let destination = m.destination();
         let clean = destination.trim_end_matches('/');
         if !seen.insert(if clean.is_empty() { "/" } else { clean }) {
             return Err(ContainerError::Invalid(format!(
                 "{destination}: duplicate mount destination"
             )));
         }
+    }
+    if config.read_only_tmpfs == Some(true) && !config.read_only {
+        return Err(ContainerError::Invalid(
+            "--read-only-tmpfs applies only with --read-only".into(),
+        ));
     }
     Ok(())
 }

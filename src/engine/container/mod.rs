@@ -59,6 +59,8 @@ pub enum ContainerError {
     Exec(#[from] start::ExecFailure),
     #[error("container {id} has dependent containers which must be removed before it: {}", dependents.join(", "))]
     HasDependents { id: String, dependents: Vec<String> },
+    #[error(transparent)]
+    VolumeInUse(#[from] crate::engine::volume::VolumeInUse),
     #[error("reading image config of {image}: {message}")]
     ImageConfig { image: String, message: String },
 }

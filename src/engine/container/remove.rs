@@ -14,6 +14,9 @@ pub struct RemoveOptions {
     pub depend: bool,
     /// It may be a pod's infra container (only removing the pod does that).
     pub infra: bool,
+    /// `-v`: its anonymous volumes go too (unless another container uses
+    /// them).
+    pub volumes: bool,
 }
 
 impl Engine {
@@ -74,6 +77,9 @@ impl Engine {
         };
         self.release_resources(&current);
         store.remove(&current)?;
+        if opts.volumes {
+            self.remove_anonymous_volumes(&current);
+        }
         Ok(current)
     }
 }

@@ -177,6 +177,7 @@ impl Engine {
         opts.process.user = user;
         opts.process.no_new_privileges = c.no_new_privileges;
         opts.rootfs.readonly = c.read_only;
+        opts.rootfs.read_write_tmpfs = c.read_only_tmpfs.unwrap_or(true);
         opts.security.privileged = c.privileged;
         opts.security.cap_add = c.cap_add.clone();
         opts.security.cap_drop = c.cap_drop.clone();
@@ -232,20 +233,12 @@ impl Engine {
             opts.annotations
                 .insert("run.oci.keep_original_groups".into(), "1".into());
         }
+        let owner = host_ids(rec, &opts.process.user);
+        self.prepare_volumes(rec, rootfs, owner)?;
         for m in &c.mounts {
-            let MountSpec::Bind {
-                source,
-                destination,
-                options,
-            } = m;
-            opts.mounts.push(ExtraMount {
-                destination: destination.clone(),
-                kind: MountKind::Bind {
-                    source: source.clone(),
-                },
-                options: options.clone(),
-            });
+            opts.mounts.push(self.extra_mount(m)?);
         }
+        self.chown_mounts(rec, owner)?;
         opts.resources.memory = c.resources.memory;
         opts.resources.cpus = c.resources.cpus;
         opts.resources.cpu_shares = c.resources.cpu_shares;
@@ -264,6 +257,78 @@ impl Engine {
 }
 
 impl Engine {
+    /// A mount the user asked for, as the runtime gets it.
+    fn extra_mount(&self, m: &MountSpec) -> Result<ExtraMount, ContainerError> {
+        let destination = m.destination().to_string();
+        let mut options = m.options().to_vec();
+        let kind = match m {
+            MountSpec::Bind { source, .. } => MountKind::Bind {
+                source: source.clone(),
+            },
+            MountSpec::Volume { name, .. } => {
+                // podman's defaults for a volume.
+                for o in ["nosuid", "nodev"] {
+                    if !options.iter().any(|x| x == o || x == &o[2..]) {
+                        options.push(o.to_string());
+                    }
+                }
+                MountKind::Bind {
+                    source: self.volumes()?.data_dir(name),
+                }
+            }
+            MountSpec::Tmpfs { .. } => MountKind::Tmpfs,
+            MountSpec::Devpts { .. } => {
+                for o in ["nosuid", "noexec", "newinstance"] {
+                    if !options.iter().any(|x| x == o) {
+                        options.push(o.to_string());
+                    }
+                }
+                MountKind::Other {
+                    typ: "devpts".into(),
+                    source: "devpts".into(),
+                }
+            }
+            MountSpec::Image { .. } => {
+                return Err(ContainerError::Invalid(
+                    "image mounts (--mount type=image) are not supported yet".into(),
+                ))
+            }
+        };
+        Ok(ExtraMount {
+            destination,
+            kind,
+            options,
+        })
+    }
+
+    /// `:U`: the sources of such mounts, recursively, given to the
+    /// container's user (as the host sees it through the container's id
+    /// mappings).
+    fn chown_mounts(
+        &self,
+        rec: &ContainerRecord,
+        (uid, gid): (u32, u32),
+    ) -> Result<(), ContainerError> {
+        let c = &rec.config;
+        for m in &c.mounts {
+            let source = match m {
+                MountSpec::Bind {
+                    source,
+                    chown: true,
+                    ..
+                } => source.clone(),
+                MountSpec::Volume {
+                    name, chown: true, ..
+                } => self.volumes()?.data_dir(name),
+                _ => continue,
+            };
+            chown_tree(&source, uid, gid).map_err(|e| {
+                ContainerError::Invalid(format!("chown of {} for :U: {e}", source.display()))
+            })?;
+        }
+        Ok(())
+    }
+
     /// The network namespace of `rec` and its /etc/hosts, /etc/resolv.conf
     /// and /etc/hostname (see `netfiles`); a file the user mounts stays
     /// theirs.
@@ -345,11 +410,7 @@ impl Engine {
                 })?
             }
         };
-        files.retain(|(_, dest)| {
-            !c.mounts
-                .iter()
-                .any(|MountSpec::Bind { destination, .. }| destination == dest)
-        });
+        files.retain(|(_, dest)| !c.mounts.iter().any(|m| m.destination() == *dest));
         for (source, destination) in files {
             opts.mounts.push(ExtraMount {
                 destination: destination.to_string(),
@@ -450,6 +511,28 @@ impl Engine {
         }
         Ok(facts)
     }
+}
+
+/// The container process's user and group as the host (skiff's own user
+/// namespace) sees them, through the container's id mappings.
+fn host_ids(rec: &ContainerRecord, user: &spec::user::ProcessUser) -> (u32, u32) {
+    let map = |id: u32, uids: bool| match &rec.config.id_mappings {
+        Some(m) => crate::idmap::to_host(if uids { &m.uids } else { &m.gids }, id).unwrap_or(id),
+        None => id,
+    };
+    (map(user.uid, true), map(user.gid, false))
+}
+
+/// `chown -R` without following symlinks.
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            chown_tree(&e?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -155,6 +155,7 @@ impl Engine {
             Ok(spec)
         })();
         if result.is_err() {
+            self.release_volumes(rec);
             let _ = self.store().unmount_rootfs(&target);
         }
         result

@@ -242,9 +242,30 @@ impl Engine {
         };
         std::os::unix::fs::lchown(bundle, Some(uid), Some(gid))
             .map_err(|e| fail(bundle, e.to_string()))?;
+        self.open_way_to(bundle, "bundle", maps)
+    }
+
+    /// Search permission for the container's root on every directory
+    /// above `target` (its `what`), as [`Self::open_way_to_bundle`] gives.
+    pub(crate) fn open_way_to(
+        &self,
+        target: &Path,
+        what: &str,
+        maps: &IdMappings,
+    ) -> Result<(), ContainerError> {
+        let Some((uid, gid)) = maps.root() else {
+            return Ok(());
+        };
+        let fail = |dir: &Path, why: String| {
+            invalid(format!(
+                "the container's root (uid {uid} outside it) cannot reach its {what} {}: {}: {why}",
+                target.display(),
+                dir.display()
+            ))
+        };
         let me = nix::unistd::geteuid().as_raw();
         let runroot = &self.paths().runroot;
-        for dir in bundle.ancestors().skip(1) {
+        for dir in target.ancestors().skip(1) {
             if dir.parent().is_none() {
                 break;
             }

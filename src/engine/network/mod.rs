@@ -406,6 +406,7 @@ impl Engine {
                         timeout,
                         depend: true,
                         infra: false,
+                        volumes: false,
                     },
                 )?;
             }

@@ -196,6 +196,7 @@ impl Engine {
                     timeout: opts.timeout,
                     depend: false,
                     infra: true,
+                    volumes: true,
                 },
             );
             match gone {

@@ -385,14 +385,26 @@ pub fn prepare(plan: &Plan<'_>) -> Result<Option<crate::sys::fs::MountId>, Setup
 fn mounts(plan: &Plan<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), SetupError> {
     let root = crate::sys::fs::open(plan.rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, 0)
         .map_err(|e| fail(format!("opening {}", plan.rootfs.display()), e))?;
+    // File systems mounted read-only take their mounts and device nodes
+    // below them first (a read-only /dev with /dev/pts), then are made so.
+    let mut read_only = Vec::new();
     for m in plan.spec.mounts().iter().flatten() {
-        mount_one(root.as_fd(), m)?;
+        if let Some(dest) = mount_one(root.as_fd(), m)? {
+            read_only.push(dest);
+        }
     }
     super::devices::create(
         root.as_fd(),
         &linux.devices().clone().unwrap_or_default(),
         plan.bind_devices,
-    )
+    )?;
+    for dest in read_only.iter().rev() {
+        let fd = ensure_target(root.as_fd(), dest, false)
+            .map_err(|e| fail(format!("reopening {dest}"), e))?;
+        remount_bind(&fd_path(fd.as_fd()), MsFlags::MS_RDONLY)
+            .map_err(|e| fail(format!("making {dest} read-only"), e))?;
+    }
+    Ok(())
 }
 
 /// Give the mount holding `path` the propagation `flags` (pivot_root's
@@ -416,14 +428,16 @@ fn make_parent(path: &Path, flags: MsFlags) -> Result<(), SetupError> {
     Ok(())
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), SetupError> {
+/// Mount `m`; returns its destination when it is a file system (not a
+/// bind) to be made read-only once everything below it is in place.
+fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<Option<String>, SetupError> {
     let dest = m.destination().display().to_string();
     let step = |what: &str| format!("mounting {what} on {dest}");
     let opts = parse_options(m.options().as_deref().unwrap_or_default())
         .map_err(|e| SetupError::msg(step("it"), e))?;
     let typ = m.typ().as_deref().unwrap_or("");
     if typ == "cgroup" || typ == "cgroup2" {
-        return super::cgroupfs::mount_cgroup(root, &dest, &opts, typ);
+        return super::cgroupfs::mount_cgroup(root, &dest, &opts, typ).map(|()| None);
     }
     let is_bind = opts.bind || typ == "bind";
     let source = m.source().clone().unwrap_or_default();
@@ -455,21 +469,27 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), SetupError> {
                 .map_err(|e| fail(format!("remounting {dest} with its options"), e))?;
         }
         propagate(root, &dest, &opts)?;
-        return Ok(());
+        return Ok(None);
     }
+    let later = opts.flags.contains(MsFlags::MS_RDONLY) && typ != "sysfs";
+    let flags = if later {
+        opts.flags - MsFlags::MS_RDONLY
+    } else {
+        opts.flags
+    };
     let source_text = if source.as_os_str().is_empty() {
         typ.to_string()
     } else {
         source.display().to_string()
     };
     let res = if opts.tmpcopyup && typ == "tmpfs" {
-        tmpfs_copy_up(&target, &source_text, opts.flags, &data)
+        tmpfs_copy_up(&target, &source_text, flags, &data)
     } else {
         mount_at(
             Some(Path::new(&source_text)),
             &target,
             Some(typ),
-            opts.flags,
+            flags,
             &data,
         )
         .map_err(io::Error::from)
@@ -497,7 +517,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<(), SetupError> {
         }
         Err(e) => return Err(fail(step(typ), e)),
     }
-    propagate(root, &dest, &opts)
+    propagate(root, &dest, &opts)?;
+    Ok(later.then_some(dest))
 }
 
 fn propagate(root: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<(), SetupError> {
