@@ -549,8 +549,10 @@ fn tmpfs_copy_up(target: &Path, source: &str, flags: MsFlags, data: &str) -> io:
         .arg(staging.path())
         .status();
     let moved = match copied {
-        Ok(s) if s.success() => mount_at(Some(staging.path()), target, None, MsFlags::MS_MOVE, "")
-            .map_err(io::Error::from),
+        Ok(s) if s.success() => keep_tmpfs_root(staging.path(), data).and_then(|()| {
+            mount_at(Some(staging.path()), target, None, MsFlags::MS_MOVE, "")
+                .map_err(io::Error::from)
+        }),
         Ok(_) => Err(io::Error::other(
             "copying the image's files into the tmpfs failed",
         )),
@@ -560,6 +562,25 @@ fn tmpfs_copy_up(target: &Path, source: &str, flags: MsFlags, data: &str) -> io:
         let _ = nix::mount::umount2(staging.path(), MntFlags::MNT_DETACH);
     }
     moved
+}
+
+/// `cp -a` gave the tmpfs's root the image directory's mode and owner:
+/// the mode=, uid= and gid= the mount asked for win.
+fn keep_tmpfs_root(root: &Path, data: &str) -> io::Result<()> {
+    let value = |key: &str| {
+        data.split(',')
+            .find_map(|o| o.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+    };
+    if let Some(mode) = value("mode").and_then(|m| u32::from_str_radix(m, 8).ok()) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(mode))?;
+    }
+    let uid = value("uid").and_then(|v| v.parse().ok());
+    let gid = value("gid").and_then(|v| v.parse().ok());
+    if uid.is_some() || gid.is_some() {
+        std::os::unix::fs::chown(root, uid, gid)?;
+    }
+    Ok(())
 }
 
 /// Make the root file system `/` of this process: pivot_root, or, where
