@@ -309,20 +309,9 @@ fn a_killed_monitor_or_a_wiped_run_directory_is_noticed() {
     let _ = std::process::Command::new("kill")
         .args(["-9", mpid.trim(), cpid.trim()])
         .status();
-    if let Some(pause) = s.pause_pid() {
-        // Rootless: the reboot also ends the user namespace, and with it
-        // the mount namespace and its mounts.
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pause.to_string()])
-            .status();
-    } else {
-        for m in mounts_of(&s) {
-            let _ = std::process::Command::new("umount")
-                .args(["-l", &m])
-                .status();
-        }
-    }
-    let _ = std::fs::remove_dir_all(s.runroot());
+    // Rootless, the reboot also ends the user namespace, and with it the
+    // mount namespace and its mounts.
+    simulate_reboot(&s);
     let states = s
         .run(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
         .ok();

@@ -121,9 +121,7 @@ fn a_named_volume_is_shared_kept_and_survives_its_containers() {
     ])
     .ok();
     wait_for(
-        || {
-            s.run(["exec", "writer", "cat", "/data/f"]).stdout() == "first\nsecond\n"
-        },
+        || s.run(["exec", "writer", "cat", "/data/f"]).stdout() == "first\nsecond\n",
         "the second line",
     );
     let inspect = s.run(["inspect", "writer"]).ok();
@@ -135,18 +133,7 @@ fn a_named_volume_is_shared_kept_and_survives_its_containers() {
     assert_eq!(m["RW"], true);
     assert_eq!(doc[0]["HostConfig"]["Binds"][0], "data:/data");
     kill_monitor(&s, "writer");
-    if let Some(pause) = s.pause_pid() {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pause.to_string()])
-            .status();
-    } else {
-        for m in mounts_of(&s) {
-            let _ = std::process::Command::new("umount")
-                .args(["-l", &m])
-                .status();
-        }
-    }
-    let _ = std::fs::remove_dir_all(s.runroot());
+    simulate_reboot(&s);
     s.run(["rm", "-f", "writer"]).ok();
     let out = s
         .run(["run", "--rm", "-v", "data:/data", IMAGE, "cat", "/data/f"])
@@ -158,21 +145,27 @@ fn a_named_volume_is_shared_kept_and_survives_its_containers() {
     assert_eq!(doc[0]["Name"], "data");
     assert_eq!(doc[0]["Driver"], "local");
     assert_eq!(doc[0]["Labels"]["team"], "a");
-    let mountpoint = doc[0]["Mountpoint"].as_str().expect("mountpoint").to_string();
+    let mountpoint = doc[0]["Mountpoint"]
+        .as_str()
+        .expect("mountpoint")
+        .to_string();
     assert_eq!(
         as_skiff_sees(&s, &["cat", &format!("{mountpoint}/f")]),
         "first\nsecond\n"
     );
     assert_eq!(
-        s.run(["volume", "ls", "--filter", "label=team=a", "-q"]).ok(),
+        s.run(["volume", "ls", "--filter", "label=team=a", "-q"])
+            .ok(),
         "data\n"
     );
     assert_eq!(
-        s.run(["volume", "ls", "--filter", "label=team=b", "-q"]).ok(),
+        s.run(["volume", "ls", "--filter", "label=team=b", "-q"])
+            .ok(),
         ""
     );
     assert_eq!(
-        s.run(["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]).ok(),
+        s.run(["volume", "ls", "--format", "{{.Name}} {{.Driver}}"])
+            .ok(),
         "data local\n"
     );
     s.run(["volume", "exists", "data"]).ok();
@@ -237,8 +230,15 @@ fn a_new_volume_is_filled_from_the_image_and_anonymous_ones_go_with_rm_v() {
         ""
     );
     // The image's VOLUMEs become anonymous volumes, filled from the image.
-    s.run(["create", "--name", "anon", VOLUMES_IMAGE, "cat", "/skiff/hello.txt"])
-        .ok();
+    s.run([
+        "create",
+        "--name",
+        "anon",
+        VOLUMES_IMAGE,
+        "cat",
+        "/skiff/hello.txt",
+    ])
+    .ok();
     let anon: Vec<String> = volumes(&s)
         .into_iter()
         .filter(|v| v != "cu" && v != "empty")
@@ -298,10 +298,7 @@ fn volumes_in_use_are_kept_and_prune_removes_only_unused_ones() {
     s.run(["create", "--name", "c", "-v", "used:/u", IMAGE, "true"])
         .ok();
     let err = s.run(["volume", "rm", "used"]).fails(2);
-    assert!(
-        err.starts_with("Error: volume used is being used"),
-        "{err}"
-    );
+    assert!(err.starts_with("Error: volume used is being used"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     s.run(["volume", "rm", "nope"]).fails(1);
     s.run(["volume", "prune", "-f", "--filter", "label!=name=kept"])
@@ -362,10 +359,7 @@ fn bind_mounts_honour_ro_and_u_and_volumes_from() {
         .ok();
     assert_eq!(id, "1234\n1234:555\n");
     assert_eq!(host_stat(&s, "%u:%g", &bind), "1234:555");
-    assert_eq!(
-        host_stat(&s, "%u:%g", &format!("{bind}/mine")),
-        "1234:555"
-    );
+    assert_eq!(host_stat(&s, "%u:%g", &format!("{bind}/mine")), "1234:555");
     // --volumes-from takes the other container's volumes and binds, :ro
     // overriding their access.
     s.run([
@@ -430,19 +424,42 @@ fn tmpfs_mounts_volume_file_systems_and_read_only_roots() {
     );
     let mode = s
         .run([
-            "run", "--rm", "--tmpfs", "/t:mode=0710", IMAGE, "stat", "-c", "%a", "/t",
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/t:mode=0710",
+            IMAGE,
+            "stat",
+            "-c",
+            "%a",
+            "/t",
         ])
         .ok();
     assert_eq!(mode.trim(), "710");
     // A tmpfs volume: one file system for the containers that share it,
     // mounted while they run.
     s.run([
-        "volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt",
-        "o=size=3m", "tv",
+        "volume",
+        "create",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=3m",
+        "tv",
     ])
     .ok();
     s.run([
-        "run", "-d", "--name", "a", "-v", "tv:/t", IMAGE, "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "a",
+        "-v",
+        "tv:/t",
+        IMAGE,
+        "sh",
+        "-c",
         "echo a > /t/a; sleep 1000",
     ])
     .ok();
@@ -451,10 +468,22 @@ fn tmpfs_mounts_volume_file_systems_and_read_only_roots() {
         "a's file",
     );
     let out = s
-        .run(["run", "--rm", "-v", "tv:/t", IMAGE, "sh", "-c", "cat /t/a; df -k /t | tail -1"])
+        .run([
+            "run",
+            "--rm",
+            "-v",
+            "tv:/t",
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /t/a; df -k /t | tail -1",
+        ])
         .ok();
     assert!(out.starts_with("a\n"), "{out}");
-    assert_eq!(out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)), Some("3072"));
+    assert_eq!(
+        out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)),
+        Some("3072")
+    );
     assert_eq!(
         s.run(["volume", "inspect", "--format", "{{.MountCount}}", "tv"])
             .ok()
@@ -475,22 +504,39 @@ fn tmpfs_mounts_volume_file_systems_and_read_only_roots() {
     // devpts.
     let out = s
         .run([
-            "run", "--rm", "--mount", "type=devpts,target=/dev/pts2,mode=620", IMAGE, "grep",
-            "/dev/pts2", "/proc/mounts",
+            "run",
+            "--rm",
+            "--mount",
+            "type=devpts,target=/dev/pts2,mode=620",
+            IMAGE,
+            "grep",
+            "/dev/pts2",
+            "/proc/mounts",
         ])
         .ok();
     assert!(out.contains("devpts") && out.contains("mode=620"), "{out}");
     // --read-only: /tmp stays writable unless --read-only-tmpfs=false.
     let out = s
         .run([
-            "run", "--rm", "--read-only", IMAGE, "sh", "-c",
+            "run",
+            "--rm",
+            "--read-only",
+            IMAGE,
+            "sh",
+            "-c",
             "touch /tmp/a && echo tmp; touch /a || echo root-refused",
         ])
         .ok();
     assert_eq!(out, "tmp\nroot-refused\n");
     let out = s
         .run([
-            "run", "--rm", "--read-only", "--read-only-tmpfs=false", IMAGE, "sh", "-c",
+            "run",
+            "--rm",
+            "--read-only",
+            "--read-only-tmpfs=false",
+            IMAGE,
+            "sh",
+            "-c",
             "touch /tmp/a || echo refused",
         ])
         .ok();
@@ -506,13 +552,25 @@ fn volume_export_and_import_round_trip_and_refuse_escapes() {
     }
     let s = volume_skiff();
     s.run([
-        "run", "--rm", "-v", "src:/d", IMAGE, "sh", "-c",
+        "run",
+        "--rm",
+        "-v",
+        "src:/d",
+        IMAGE,
+        "sh",
+        "-c",
         "mkdir -p /d/sub && echo deep > /d/sub/f && ln -s sub/f /d/link && chmod 640 /d/sub/f",
     ])
     .ok();
     let tar = s.dir().join("src.tar");
-    s.run(["volume", "export", "-o", tar.to_str().expect("utf-8"), "src"])
-        .ok();
+    s.run([
+        "volume",
+        "export",
+        "-o",
+        tar.to_str().expect("utf-8"),
+        "src",
+    ])
+    .ok();
     s.run(["volume", "create", "dst"]).ok();
     s.run(["volume", "import", "dst", tar.to_str().expect("utf-8")])
         .ok();
@@ -541,8 +599,19 @@ fn volume_export_and_import_round_trip_and_refuse_escapes() {
         .fails(125);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(
-        s.run(["run", "--rm", "-v", "cut:/d", "-v", "piped:/p", IMAGE, "sh", "-c", "ls -A /d; cat /p/sub/f"])
-            .ok(),
+        s.run([
+            "run",
+            "--rm",
+            "-v",
+            "cut:/d",
+            "-v",
+            "piped:/p",
+            IMAGE,
+            "sh",
+            "-c",
+            "ls -A /d; cat /p/sub/f"
+        ])
+        .ok(),
         "deep\n"
     );
     // An archive whose symlink points out of the volume cannot write
@@ -559,7 +628,8 @@ fn volume_export_and_import_round_trip_and_refuse_escapes() {
         let mut h = tar::Header::new_gnu();
         h.set_size(3);
         h.set_mode(0o644);
-        b.append_data(&mut h, "out/escaped", &b"bad"[..]).expect("file");
+        b.append_data(&mut h, "out/escaped", &b"bad"[..])
+            .expect("file");
         b.finish().expect("finish");
     }
     s.run(["volume", "create", "victim"]).ok();
@@ -603,19 +673,24 @@ fn bad_mount_input_is_one_error_and_changes_nothing() {
             vec!["--mount".into(), "type=glob,target=/x".into()],
             "unsupported mount type",
         ),
-        (vec!["--tmpfs".into(), "/t:size=lots".into()], "invalid option"),
         (
-            vec!["-v".into(), "a:/same".into(), "--tmpfs".into(), "/same".into()],
+            vec!["--tmpfs".into(), "/t:size=lots".into()],
+            "invalid option",
+        ),
+        (
+            vec![
+                "-v".into(),
+                "a:/same".into(),
+                "--tmpfs".into(),
+                "/same".into(),
+            ],
             "duplicate mount destination",
         ),
         (
             vec!["--volumes-from".into(), "nobody".into()],
             "no such container",
         ),
-        (
-            vec!["--read-only-tmpfs".into()],
-            "only with --read-only",
-        ),
+        (vec!["--read-only-tmpfs".into()], "only with --read-only"),
     ];
     for (flags, needle) in cases {
         let mut argv: Vec<String> = vec!["run".into(), "--rm".into()];
@@ -626,10 +701,26 @@ fn bad_mount_input_is_one_error_and_changes_nothing() {
     }
     for (args, needle) in [
         (vec!["volume", "create", "bad/name"], "invalid volume name"),
-        (vec!["volume", "create", "--driver", "nfs", "x"], "not supported"),
-        (vec!["volume", "create", "--opt", "size=1", "x"], "invalid volume option"),
         (
-            vec!["volume", "create", "--opt", "type=none", "--opt", "device=/no/such", "--opt", "o=bind", "x"],
+            vec!["volume", "create", "--driver", "nfs", "x"],
+            "not supported",
+        ),
+        (
+            vec!["volume", "create", "--opt", "size=1", "x"],
+            "invalid volume option",
+        ),
+        (
+            vec![
+                "volume",
+                "create",
+                "--opt",
+                "type=none",
+                "--opt",
+                "device=/no/such",
+                "--opt",
+                "o=bind",
+                "x",
+            ],
             "device=/no/such",
         ),
         (vec!["volume", "inspect", "nope"], "no such volume"),

@@ -209,3 +209,21 @@ pub fn static_c_program(s: &Skiff, name: &str, source: &str) -> Option<std::path
         .success();
     built.then_some(bin)
 }
+
+/// What a reboot does to an installation: its processes killed (the
+/// caller kills the ones it knows), its mounts gone (rootless: with the
+/// user namespace, whose pause process dies) and its run directory wiped.
+pub fn simulate_reboot(s: &Skiff) {
+    if let Some(pause) = s.pause_pid() {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pause.to_string()])
+            .status();
+    } else {
+        for m in mounts_of(s) {
+            let _ = std::process::Command::new("umount")
+                .args(["-l", &m])
+                .status();
+        }
+    }
+    let _ = std::fs::remove_dir_all(s.runroot());
+}

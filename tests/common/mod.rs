@@ -43,8 +43,8 @@ mod tools;
 pub use command::{Cmd, Output, RunError};
 pub use containers::{
     busybox_registry, busybox_skiff, cgroups_usable, containers_ready, fetch_local,
-    inspect_container, kill_monitor, mounts_of, processes_of, run_web, static_c_program,
-    user_net_ready, wait_for, NO_CGROUP,
+    inspect_container, kill_monitor, mounts_of, processes_of, run_web, simulate_reboot,
+    static_c_program, user_net_ready, wait_for, NO_CGROUP,
 };
 pub use fixtures::{
     build_script, fixture_tools_present, fixtures, push_to, registry_tools_present, sha256_digest,

@@ -233,15 +233,12 @@ impl Engine {
         let Some((uid, gid)) = maps.root() else {
             return Ok(());
         };
-        let fail = |dir: &Path, why: String| {
+        std::os::unix::fs::lchown(bundle, Some(uid), Some(gid)).map_err(|e| {
             invalid(format!(
-                "the container's root (uid {uid} outside it) cannot reach its bundle {}: {}: {why}",
-                bundle.display(),
-                dir.display()
+                "giving the bundle {} to the container's root (uid {uid} outside it): {e}",
+                bundle.display()
             ))
-        };
-        std::os::unix::fs::lchown(bundle, Some(uid), Some(gid))
-            .map_err(|e| fail(bundle, e.to_string()))?;
+        })?;
         self.open_way_to(bundle, "bundle", maps)
     }
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# volume.sh - volumes and files in and out, root and rootless, skiff and
+# podman side by side on the busybox fixture from a local registry. Each
+# case is one bash body run RUNS times (after WARMUP runs) with the engine
+# command as "$@", the image as $ref and the run's number as $i; it prints
+# what it read back, which must equal the case's expected text (a wrong
+# answer fails the benchmark). Cases:
+#
+#   volume  volume create; run --rm -v V:/skiff (copy-up of the image's
+#           /skiff into the new volume, then a write); run --rm -v
+#           V:/skiff:ro reading it back; volume rm
+#
+# usage: contrib/bench/volume.sh [RUNS]   (default 10; medians, with the
+#                                          fastest run beside them)
+# Needs: root, a release build (cargo build --release --workspace; SKIFF
+# overrides the binary, skiff-conmon and skiff-init are found beside it),
+# the user skifftest with a subordinate id range, docker-registry, skopeo,
+# jq, curl, python3, busybox-static. podman (with runc, as in publish.sh)
+# is compared when installed (SKIFF_BENCH_PODMAN=0 leaves it out). All
+# containers run with --network none: this measures storage, not networks.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+RUNS=${1:-10}
+WARMUP=2
+USER_NAME=${SKIFF_BENCH_USER:-skifftest}
+die() { echo "volume.sh: $*" >&2; exit 1; }
+# shellcheck source=contrib/bench/lib.sh
+. "$top/contrib/bench/lib.sh"
+
+[[ $(id -u) == 0 ]] || die "run as root (the rootless half switches to $USER_NAME)"
+id -u "$USER_NAME" >/dev/null 2>&1 || die "no user $USER_NAME (useradd -m $USER_NAME)"
+skiff=${SKIFF:-$top/target/release/skiff}
+[[ -x $skiff ]] || die "no release build at $skiff (cargo build --release --workspace)"
+for t in docker-registry skopeo jq curl python3; do
+    command -v "$t" >/dev/null || die "$t is not installed"
+done
+[[ ${BASH_VERSINFO[0]} -ge 5 ]] || die "needs bash 5 (EPOCHREALTIME)"
+
+work=$(mktemp -d -t skiff-bench-volume.XXXXXX)
+chmod 755 "$work"
+regpid=
+podman_on=
+[[ ${SKIFF_BENCH_PODMAN:-1} == 0 ]] || ! command -v podman >/dev/null || podman_on=1
+sk_root=("$work/bin/skiff" --root "$work/r/skiff/root" --runroot "$work/r/skiff/run")
+pm_root=(podman --root "$work/r/podman/root" --runroot "$work/r/podman/run")
+sk_user=("$work/bin/skiff" --root "$work/u/skiff/root" --runroot "$work/u/xdg/skiff")
+pm_user=(podman --root "$work/u/podman/root" --runroot "$work/u/xdg/podman")
+cleanup() {
+    stop_registry
+    as_root "${sk_root[@]}" system reset -f >/dev/null 2>&1 || true
+    as_user "${sk_user[@]}" system reset -f >/dev/null 2>&1 || true
+    if [[ -n $podman_on ]]; then
+        as_root "${pm_root[@]}" system reset -f >/dev/null 2>&1 || true
+        as_user "${pm_user[@]}" system reset -f >/dev/null 2>&1 || true
+    fi
+    pkill -u "$USER_NAME" -f "$work" 2>/dev/null || true
+    unmount_under "$work"
+    rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+mkdir -p "$work/bin"
+cp "$skiff" "$(dirname "$skiff")/skiff-conmon" "$(dirname "$skiff")/skiff-init" "$work/bin/"
+install -d -o "$USER_NAME" "$work/u" "$work/u/home"
+install -d -m 700 -o "$USER_NAME" "$work/u/xdg"
+printf '[containers]\ndefault_ulimits = []\nnetns = "none"\n' >"$work/containers.conf"
+chmod 644 "$work/containers.conf"
+# shellcheck disable=SC2119 # the fixture images need no option here
+start_registry
+chmod -R a+rX "$work"
+
+# The cases: NAME, the expected output of one run, and the body.
+declare -A EXPECT BODY
+CASES=(volume)
+EXPECT[volume]="hello from skiff-test"
+# shellcheck disable=SC2016 # expanded by the inner shell
+BODY[volume]='
+    v=bench-v$i
+    "$@" volume create "$v" >/dev/null
+    "$@" run --rm -v "$v:/skiff" "$ref" sh -c "cat /skiff/hello.txt > /skiff/copy" >/dev/null
+    "$@" run --rm -v "$v:/skiff:ro" "$ref" cat /skiff/copy
+    "$@" volume rm "$v" >/dev/null'
+
+# time_case RUNNER CASE ENGINE...: microseconds per measured run.
+time_case() {
+    local runner=$1 case=$2; shift 2
+    # shellcheck disable=SC2016 # expanded by the inner shell, as RUNNER
+    "$runner" bash -c '
+        n=$1; ref=$2; want=$3; body=$4; shift 4
+        for i in $(seq "$n"); do
+            t0=$EPOCHREALTIME
+            got=$(eval "$body") || { echo "run $i failed: $*" >&2; exit 1; }
+            t1=$EPOCHREALTIME
+            [[ $got == "$want" ]] || { echo "run $i read \"$got\", not \"$want\": $*" >&2; exit 1; }
+            echo $(( ${t1/./} - ${t0/./} ))
+        done' sh "$((WARMUP + RUNS))" "$ref" "${EXPECT[$case]}" "${BODY[$case]}" "$@" | tail -n "$RUNS"
+}
+
+as_root "${sk_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+as_user "${sk_user[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+if [[ -n $podman_on ]]; then
+    as_root "${pm_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+    as_user "${pm_user[@]}" pull -q --tls-verify=false "$ref" >/dev/null
+fi
+
+echo "median (fastest) of $RUNS runs, after $WARMUP warm-up runs"
+for case in "${CASES[@]}"; do
+    echo "$case:"
+    for who in root user; do
+        runner=as_$who
+        if [[ $who == root ]]; then sk=("${sk_root[@]}") pm=("${pm_root[@]}"); else sk=("${sk_user[@]}") pm=("${pm_user[@]}"); fi
+        mapfile -t a < <(time_case "$runner" "$case" "${sk[@]}")
+        measured "$case $who skiff" "${a[@]}"
+        line "$who: skiff" "${a[@]}"
+        if [[ -n $podman_on ]]; then
+            mapfile -t b < <(time_case "$runner" "$case" "${pm[@]}" --runtime runc)
+            measured "$case $who podman" "${b[@]}"
+            line "$who: podman" "${b[@]}"
+            printf '  %-44s %8s\n' "$who: podman / skiff" "$(ratio "$(printf '%s\n' "${b[@]}")" "$(median <<<"$(printf '%s\n' "${a[@]}")")")"
+        fi
+    done
+done
