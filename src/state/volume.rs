@@ -164,7 +164,16 @@ impl VolumeStore {
         }
         let target = self.volume_dir(&rec.name);
         match std::fs::rename(&stage, &target) {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                // The rename itself reaches the disk before anyone is told.
+                std::fs::File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|source| StateError::Create {
+                        path: target.clone(),
+                        source,
+                    })?;
+                Ok(true)
+            }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&stage);
                 if target.exists() {
