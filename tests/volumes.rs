@@ -732,3 +732,159 @@ fn bad_mount_input_is_one_error_and_changes_nothing() {
     assert!(volumes(&s).is_empty(), "{:?}", volumes(&s));
     assert_nothing_left(&s);
 }
+
+#[test]
+fn podman_details_of_volumes_and_mounts() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = volume_skiff();
+    // A first use where the image has nothing there copies nothing and
+    // leaves the copy-up for a later container; the chown is done.
+    s.run(["volume", "create", "late"]).ok();
+    let flags = |s: &Skiff| {
+        s.run([
+            "volume",
+            "inspect",
+            "--format",
+            "{{.NeedsCopyUp}} {{.NeedsChown}}",
+            "late",
+        ])
+        .ok()
+    };
+    assert_eq!(flags(&s), "true true\n");
+    s.run(["run", "--rm", "-v", "late:/nothing-here", IMAGE, "true"])
+        .ok();
+    assert_eq!(flags(&s), "true false\n");
+    s.run([
+        "run",
+        "--rm",
+        "-v",
+        "late:/skiff",
+        IMAGE,
+        "cat",
+        "/skiff/hello.txt",
+    ])
+    .ok();
+    assert_eq!(flags(&s), "false false\n");
+    // The same mount twice is one; different ones at one place are not.
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "-v",
+            "late:/v",
+            "-v",
+            "late:/v",
+            "--tmpfs",
+            "/t",
+            "--tmpfs",
+            "/t",
+            IMAGE,
+            "cat",
+            "/v/hello.txt",
+        ])
+        .ok();
+    assert_eq!(out, "hello from skiff-test\n");
+    s.run([
+        "run", "--rm", "-v", "late:/v", "-v", "other:/v", IMAGE, "true",
+    ])
+    .fails_with(125, "duplicate mount destination");
+    // ps --filter volume= matches a destination or a volume name.
+    s.run([
+        "create",
+        "--name",
+        "holder",
+        "-v",
+        "late:/data",
+        IMAGE,
+        "true",
+    ])
+    .ok();
+    for f in ["volume=late", "volume=/data"] {
+        assert_eq!(
+            s.run(["ps", "-a", "--format", "{{.Names}}", "--filter", f])
+                .ok(),
+            "holder\n"
+        );
+    }
+    assert_eq!(
+        s.run(["ps", "-a", "-q", "--filter", "volume=/nope"]).ok(),
+        ""
+    );
+    // Names filter as regular expressions.
+    s.run(["volume", "create", "volume_1_x"]).ok();
+    s.run(["volume", "create", "volume_2_x"]).ok();
+    let names = |f: &str| s.run(["volume", "ls", "-q", "--filter", f]).ok();
+    assert_eq!(names("name=volume_1.+"), "volume_1_x\n");
+    assert_eq!(names("name=^volume_[12]"), "volume_1_x\nvolume_2_x\n");
+    // prune asks, naming what it would remove; "no" keeps everything.
+    let out = s.cmd(["volume", "prune"]).stdin("n\n").run().ok();
+    assert!(
+        out.contains("The following volumes will be removed:\nvolume_1_x\nvolume_2_x\n"),
+        "{out}"
+    );
+    assert_eq!(volumes(&s).len(), 3);
+    // rm --force of what is not there is no error.
+    assert_eq!(
+        s.run(["volume", "rm", "--force", "bogus", "volume_1_x"])
+            .ok(),
+        "volume_1_x\n"
+    );
+    s.run(["rm", "holder"]).ok();
+    s.run(["volume", "prune", "-f"]).ok();
+    assert_eq!(
+        s.cmd(["volume", "prune"]).stdin("").run().ok(),
+        "No dangling volumes found\n"
+    );
+    // --image-volume.
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--image-volume",
+            "tmpfs",
+            VOLUMES_IMAGE,
+            "sh",
+            "-c",
+            "grep -c -e ' /data tmpfs' -e ' /skiff tmpfs' /proc/mounts; cat /skiff/hello.txt",
+        ])
+        .ok();
+    assert_eq!(
+        out, "2\nhello from skiff-test\n",
+        "tmpfs with the image's files"
+    );
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--image-volume",
+            "ignore",
+            VOLUMES_IMAGE,
+            "sh",
+            "-c",
+            "grep -c ' /skiff ' /proc/mounts; cat /skiff/hello.txt",
+        ])
+        .ok();
+    assert_eq!(
+        out, "0\nhello from skiff-test\n",
+        "no mount: the image's own files"
+    );
+    assert!(volumes(&s).is_empty(), "{:?}", volumes(&s));
+    // containers.conf's mounts, for every container.
+    let file = s.dir().join("conf-mounted");
+    std::fs::write(&file, "from containers.conf\n").expect("write");
+    s.write_containers_conf(&format!(
+        "[containers]\nmounts = [\"type=bind,src={},destination=/d,ro\"]\n",
+        file.display()
+    ));
+    assert_eq!(
+        s.run(["run", "--rm", IMAGE, "cat", "/d"]).ok(),
+        "from containers.conf\n"
+    );
+    s.write_containers_conf("[containers]\nmounts = [\"type=X,destination=/d\"]\n");
+    s.run(["run", "--rm", IMAGE, "true"])
+        .fails_with(125, "parsing containers.conf mounts");
+    s.write_containers_conf("");
+    assert_nothing_left(&s);
+}

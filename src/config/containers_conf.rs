@@ -28,6 +28,11 @@ pub struct ContainersConf {
     pub runtime: Option<String>,
     /// `[engine.runtimes]`: candidate paths per runtime name.
     pub runtimes: BTreeMap<String, Vec<PathBuf>>,
+    /// `[containers] mounts`: `--mount` texts every container gets.
+    pub mounts: Vec<String>,
+    /// `[engine] image_volume_mode`: what an image's VOLUMEs become
+    /// (`anonymous`/`bind`, `tmpfs`, `ignore`).
+    pub image_volume_mode: Option<String>,
 }
 
 /// One file as written: every key optional, unknown keys ignored.
@@ -44,11 +49,13 @@ struct ContainersSection {
     init: Option<bool>,
     init_path: Option<PathBuf>,
     netns: Option<String>,
+    mounts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct EngineSection {
     runtime: Option<String>,
+    image_volume_mode: Option<String>,
     #[serde(default)]
     runtimes: BTreeMap<String, Vec<PathBuf>>,
 }
@@ -93,8 +100,14 @@ impl ContainersConf {
         if let Some(v) = file.containers.netns {
             self.netns = Some(v);
         }
+        if let Some(v) = file.containers.mounts {
+            self.mounts = v;
+        }
         if let Some(v) = file.engine.runtime {
             self.runtime = Some(v);
+        }
+        if let Some(v) = file.engine.image_volume_mode {
+            self.image_volume_mode = Some(v);
         }
         self.runtimes.extend(file.engine.runtimes);
     }

@@ -228,6 +228,33 @@ impl MountSpec {
     }
 }
 
+/// `--image-volume`: what the image's VOLUMEs become.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageVolumeMode {
+    /// An anonymous volume each (podman's `bind` and `anonymous`).
+    #[default]
+    Anonymous,
+    /// A tmpfs each.
+    Tmpfs,
+    /// Nothing: the image's files stay in the container's own layer.
+    Ignore,
+}
+
+impl std::str::FromStr for ImageVolumeMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "anonymous" | "bind" => Ok(ImageVolumeMode::Anonymous),
+            "tmpfs" => Ok(ImageVolumeMode::Tmpfs),
+            "ignore" => Ok(ImageVolumeMode::Ignore),
+            other => Err(format!(
+                "invalid image volume mode {other:?}: use anonymous (or bind), tmpfs or ignore"
+            )),
+        }
+    }
+}
+
 /// `--network`: which network namespace the container has.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -458,6 +485,10 @@ pub struct ContainerConfig {
     /// containers' volume and bind mounts into `mounts`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes_from: Vec<String>,
+    /// `--image-volume` (`None`: containers.conf's, else anonymous);
+    /// resolved at create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_volume: Option<ImageVolumeMode>,
     pub network: NetworkMode,
     /// `--add-host` entries, first in /etc/hosts.
     pub add_hosts: Vec<HostEntry>,

@@ -65,6 +65,10 @@ pub struct VolumeRecord {
     /// image has at that place.
     #[serde(default)]
     pub needs_copy_up: bool,
+    /// The first container that mounts it, empty, gives it to its user
+    /// (or to the owner of the image's directory there).
+    #[serde(default)]
+    pub needs_chown: bool,
 }
 
 /// The volume records of one store.
@@ -334,6 +338,7 @@ mod tests {
             gid: None,
             anonymous: false,
             needs_copy_up: true,
+            needs_chown: true,
         }
     }
 

@@ -141,6 +141,9 @@ pub struct CreateArgs {
     /// Mount the volumes and bind mounts of a container, CONTAINER[:ro|rw]
     #[arg(long)]
     pub volumes_from: Vec<String>,
+    /// What the image's VOLUMEs become: anonymous (or bind), tmpfs, ignore
+    #[arg(long)]
+    pub image_volume: Option<String>,
     /// With --read-only, writable tmpfs on /tmp, /var/tmp and /run
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub read_only_tmpfs: Option<bool>,
@@ -393,8 +396,14 @@ impl CreateArgs {
                 .map(|v| parse::volume(v))
                 .chain(self.mount.iter().map(|m| parse::mount(m)))
                 .chain(self.tmpfs.iter().map(|t| parse::tmpfs(t)))
-                .collect::<anyhow::Result<_>>()?,
+                .collect::<Result<_, _>>()?,
             volumes_from: self.volumes_from.clone(),
+            image_volume: self
+                .image_volume
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
             read_only_tmpfs: self.read_only_tmpfs,
             publish_all: self.publish_all,
             namespaces: NamespaceModes {

@@ -67,6 +67,8 @@ enum Filter {
     Label(String, Option<String>),
     Exited(i32),
     Ancestor(String),
+    /// A mount's destination or volume name.
+    Volume(String),
 }
 
 impl Filter {
@@ -90,8 +92,9 @@ impl Filter {
                     .map_err(|_| anyhow::anyhow!("invalid filter {s:?}: exited takes an exit code"))?,
             ),
             "ancestor" => Filter::Ancestor(v.to_string()),
+            "volume" => Filter::Volume(v.to_string()),
             other => anyhow::bail!(
-                "invalid filter {other:?}: supported filters are name, id, status, label, exited, ancestor"
+                "invalid filter {other:?}: supported filters are name, id, status, label, exited, ancestor, volume"
             ),
         })
     }
@@ -112,6 +115,11 @@ impl Filter {
             Filter::Ancestor(a) => {
                 r.image.name.contains(a.as_str()) || r.image.id.hex().starts_with(a.as_str())
             }
+            Filter::Volume(v) => r
+                .config
+                .mounts
+                .iter()
+                .any(|m| m.destination() == v || m.volume() == Some(v.as_str())),
         }
     }
 
@@ -123,6 +131,7 @@ impl Filter {
             Filter::Label(..) => 3,
             Filter::Exited(_) => 4,
             Filter::Ancestor(_) => 5,
+            Filter::Volume(_) => 6,
         }
     }
 }
@@ -143,7 +152,7 @@ pub fn run(ctx: &CliContext, args: PsArgs) -> anyhow::Result<ExitCode> {
             .any(|f| matches!(f, Filter::Status(_) | Filter::Exited(_)));
     recs.retain(|r| all || r.state.status.is_live());
     recs.retain(|r| {
-        (0..6).all(|k| {
+        (0..=6).all(|k| {
             let of: Vec<&Filter> = filters.iter().filter(|f| f.kind() == k).collect();
             of.is_empty() || of.iter().any(|f| f.matches(r))
         })

@@ -42,6 +42,7 @@ pub fn doc(engine: &Engine, v: &VolumeRecord) -> Value {
         "Anonymous": v.anonymous,
         "MountCount": engine.volume_mount_count(&v.name),
         "NeedsCopyUp": v.needs_copy_up,
+        "NeedsChown": v.needs_chown,
     })
 }
 

@@ -57,7 +57,7 @@ pub fn run(ctx: &CliContext, cmd: VolumeCommand) -> anyhow::Result<ExitCode> {
 /// One `--filter` of `volume ls` and `volume prune`.
 #[derive(Debug)]
 pub enum Filter {
-    Name(String),
+    Name(regex_lite::Regex),
     Driver(String),
     Label(String, Option<String>),
     LabelNot(String, Option<String>),
@@ -79,7 +79,10 @@ impl Filter {
                 .map_err(|_| anyhow::anyhow!("invalid {what} filter {v:?}: use true or false"))
         };
         Ok(match k {
-            "name" => Filter::Name(v.into()),
+            "name" => Filter::Name(
+                regex_lite::Regex::new(v)
+                    .map_err(|e| anyhow::anyhow!("invalid name filter {v:?}: {e}"))?,
+            ),
             "driver" => Filter::Driver(v.into()),
             "label" => {
                 let (k, v) = label(v);
@@ -106,7 +109,7 @@ impl Filter {
             (None, _) => false,
         };
         match self {
-            Filter::Name(p) => v.name.contains(p.as_str()),
+            Filter::Name(p) => p.is_match(&v.name),
             Filter::Driver(d) => &v.driver == d,
             Filter::Label(k, want) => has(k, want),
             Filter::LabelNot(k, want) => !has(k, want),

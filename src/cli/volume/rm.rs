@@ -58,6 +58,8 @@ pub fn rm(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
     for t in &targets {
         match engine.remove_volume(t, opts) {
             Ok(v) => print_lines([v.name])?,
+            // --force: a volume that is not there is gone already.
+            Err(ContainerError::State(StateError::NoSuchVolume(_))) if args.force => {}
             Err(e) => {
                 let code = match &e {
                     ContainerError::State(StateError::NoSuchVolume(_)) => 1,
@@ -80,16 +82,27 @@ pub fn rm(ctx: &CliContext, args: RmArgs) -> anyhow::Result<ExitCode> {
 
 pub fn prune(ctx: &CliContext, args: PruneArgs) -> anyhow::Result<ExitCode> {
     let filters = super::filters(&args.filters)?;
-    if !args.force
-        && !confirm(
-            "WARNING! This will remove all volumes not used by at least one container.",
-            "use --force to prune without asking",
-        )?
-    {
-        return Ok(ExitCode::SUCCESS);
-    }
     let engine = ctx.engine()?;
-    let removed = engine.prune_volumes(&|v| !filters.iter().all(|f| f.matches(v, true)))?;
+    let keep = |v: &crate::state::volume::VolumeRecord| !filters.iter().all(|f| f.matches(v, true));
+    if !args.force {
+        let unused: Vec<String> = engine
+            .prunable_volumes(&keep)?
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        if unused.is_empty() {
+            print_lines(["No dangling volumes found"])?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let warning = format!(
+            "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
+            unused.join("\n")
+        );
+        if !confirm(&warning, "use --force to prune without asking")? {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let removed = engine.prune_volumes(&keep)?;
     print_lines(removed)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,8 @@ use crate::engine::pull::{PullObserver, PullOptions};
 use crate::engine::Engine;
 use crate::image::config::ImageConfig;
 use crate::state::container::{
-    ContainerConfig, ContainerRecord, ContainerState, ImageRef, MountSpec, NamespaceMode,
-    NetworkMode,
+    ContainerConfig, ContainerRecord, ContainerState, ImageRef, ImageVolumeMode, MountSpec,
+    NamespaceMode, NetworkMode,
 };
 use crate::state::names;
 use crate::storage::images::ImageRecord;
@@ -239,6 +239,14 @@ impl Engine {
             )));
         }
         self.copy_volumes_from(&mut config)?;
+        self.add_configured_mounts(&mut config)?;
+        // The same mount given twice is one (podman).
+        let mut seen = Vec::new();
+        config.mounts.retain(|m| {
+            let first = !seen.contains(m);
+            seen.push(m.clone());
+            first
+        });
         check_mounts(&config)?;
         self.resolve_image_mounts(&mut config, opts, observer)?;
         let image =
@@ -402,6 +410,34 @@ impl Engine {
         Ok(())
     }
 
+    /// containers.conf's `[containers] mounts`, where the container mounts
+    /// nothing itself; and its `image_volume_mode` where `--image-volume`
+    /// said nothing.
+    fn add_configured_mounts(&self, config: &mut ContainerConfig) -> Result<(), ContainerError> {
+        let conf = self.containers_conf()?;
+        for text in &conf.mounts {
+            let m = crate::engine::volume::text::mount(text).map_err(|e| {
+                ContainerError::Invalid(format!("parsing containers.conf mounts: {e}"))
+            })?;
+            if !config
+                .mounts
+                .iter()
+                .any(|x| same_destination(x.destination(), m.destination()))
+            {
+                config.mounts.push(m);
+            }
+        }
+        if config.image_volume.is_none() {
+            config.image_volume = conf
+                .image_volume_mode
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| ContainerError::Invalid(format!("containers.conf: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// `type=image` mounts name the image by id (pulled if the policy says
     /// so).
     fn resolve_image_mounts(
@@ -439,12 +475,14 @@ fn same_destination(a: &str, b: &str) -> bool {
     clean(a) == clean(b)
 }
 
-/// An anonymous volume for each VOLUME of the image the user mounts
-/// nothing at (podman's default, `image_volume_mode = "anonymous"`).
+/// For each VOLUME of the image the user mounts nothing at: an anonymous
+/// volume (podman's default, `image_volume_mode = "anonymous"`), a tmpfs,
+/// or nothing, as `--image-volume` says.
 fn add_image_volumes(config: &mut ContainerConfig, image: &ImageConfig) {
     let Some(volumes) = image.config.as_ref().and_then(|c| c.volumes.as_ref()) else {
         return;
     };
+    let mode = config.image_volume.unwrap_or_default();
     for dest in volumes.keys() {
         if !dest.starts_with('/')
             || config
@@ -454,12 +492,19 @@ fn add_image_volumes(config: &mut ContainerConfig, image: &ImageConfig) {
         {
             continue;
         }
-        config.mounts.push(MountSpec::Volume {
-            name: String::new(),
-            destination: dest.clone(),
-            options: Vec::new(),
-            chown: false,
-            no_copy: false,
+        config.mounts.push(match mode {
+            ImageVolumeMode::Anonymous => MountSpec::Volume {
+                name: String::new(),
+                destination: dest.clone(),
+                options: Vec::new(),
+                chown: false,
+                no_copy: false,
+            },
+            ImageVolumeMode::Tmpfs => MountSpec::Tmpfs {
+                destination: dest.clone(),
+                options: Vec::new(),
+            },
+            ImageVolumeMode::Ignore => return,
         });
     }
 }

@@ -49,13 +49,6 @@ impl Engine {
         let _lock = store.lock(&vol.name)?;
         let opts = UnpackOptions::for_current_process(WhiteoutMode::Apply);
         unpack_layer(spool, &data, &opts).map_err(|e| fail(e.to_string()))?;
-        // What the user put there is not overwritten by a copy-up.
-        if let Some(mut v) = store.get(&vol.name)? {
-            if v.needs_copy_up {
-                v.needs_copy_up = false;
-                store.put(&v)?;
-            }
-        }
         Ok(())
     }
 }

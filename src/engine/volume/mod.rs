@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod mounts;
+pub mod text;
 
 use std::collections::BTreeMap;
 
@@ -189,6 +190,7 @@ impl Engine {
             gid,
             anonymous: opts.anonymous,
             needs_copy_up: true,
+            needs_chown: true,
         };
         let owner = (uid.is_some() || gid.is_some()).then(|| (uid.unwrap_or(0), gid.unwrap_or(0)));
         let _lock = store.lock(&name)?;
@@ -256,23 +258,34 @@ impl Engine {
         Ok(rec)
     }
 
+    /// The volumes no container uses and `keep` does not keep.
+    pub fn prunable_volumes(
+        &self,
+        keep: &dyn Fn(&VolumeRecord) -> bool,
+    ) -> Result<Vec<VolumeRecord>, ContainerError> {
+        let containers = self.containers()?.list()?;
+        Ok(self
+            .volumes()?
+            .list()?
+            .into_iter()
+            .filter(|v| {
+                !keep(v)
+                    && !containers
+                        .iter()
+                        .any(|c| c.config.mounts.iter().any(|m| m.volume() == Some(&v.name)))
+            })
+            .collect())
+    }
+
     /// Remove every volume no container uses and `keep` does not keep;
     /// returns the names removed.
     pub fn prune_volumes(
         &self,
         keep: &dyn Fn(&VolumeRecord) -> bool,
     ) -> Result<Vec<String>, ContainerError> {
-        let store = self.volumes()?;
-        store.sweep();
-        let containers = self.containers()?.list()?;
+        self.volumes()?.sweep();
         let mut removed = Vec::new();
-        for v in store.list()? {
-            let used = containers
-                .iter()
-                .any(|c| c.config.mounts.iter().any(|m| m.volume() == Some(&v.name)));
-            if used || keep(&v) {
-                continue;
-            }
+        for v in self.prunable_volumes(keep)? {
             match self.remove_volume(&v.name, VolumeRemoveOptions::default()) {
                 Ok(_) => removed.push(v.name),
                 // Taken by a container created meanwhile.

@@ -24,9 +24,12 @@ fn invalid(m: String) -> ContainerError {
 
 impl Engine {
     /// Before the runtime runs `rec` with its root filesystem at `rootfs`:
-    /// each volume mounted on its directory if it has mount options, and,
-    /// new and empty, given to `owner` (the container's user, as the host
-    /// sees it) and filled from the image.
+    /// each volume mounted on its directory if it has mount options. On
+    /// first use, an empty volume is given to `owner` (the container's
+    /// user, as the host sees it) or the owner of the image's directory
+    /// there; the first use where the image has files there copies them
+    /// in, if the volume is still empty (podman's NeedsChown and
+    /// NeedsCopyUp).
     pub fn prepare_volumes(
         &self,
         rec: &ContainerRecord,
@@ -61,15 +64,25 @@ impl Engine {
                 if let Some(maps) = &rec.config.id_mappings {
                     self.open_way_to(&store.data_dir(name), "volume", maps)?;
                 }
+                let data = store.data_dir(name);
+                let before = (vol.needs_chown, vol.needs_copy_up);
+                let image_dir = image_dir(rootfs, destination);
+                if vol.needs_chown {
+                    vol.needs_chown = false;
+                    // `o=uid=,gid=` chose the owner at create.
+                    if vol.uid.is_none() && vol.gid.is_none() && is_empty(&data)? {
+                        give(&data, owner, image_dir.as_ref())?;
+                    }
+                }
                 if vol.needs_copy_up && !no_copy {
-                    let data = store.data_dir(name);
-                    let owner = match (vol.uid, vol.gid) {
-                        (None, None) => Some(owner),
-                        // `o=uid=,gid=` set the owner at create.
-                        _ => None,
-                    };
-                    copy_up(rootfs, destination, &data, owner)?;
-                    vol.needs_copy_up = false;
+                    if let Some(src) = image_dir.as_ref().filter(|d| !d.empty) {
+                        vol.needs_copy_up = false;
+                        if is_empty(&data)? {
+                            copy_up(src, destination, &data)?;
+                        }
+                    }
+                }
+                if (vol.needs_chown, vol.needs_copy_up) != before {
                     store.put(&vol)?;
                 }
             }
@@ -199,59 +212,79 @@ impl Engine {
     }
 }
 
-/// Fill the empty volume directory `data` with what the image has at
-/// `destination` below `rootfs` (owners, modes and times kept; the
-/// directory itself takes the owner and mode of the image's). The path is
-/// resolved inside `rootfs` without following symlinks, so an image cannot
-/// point the copy at the host. A destination the image does not have, or
-/// has as a symlink, leaves the volume empty, owned by `owner`.
-fn copy_up(
-    rootfs: &Path,
-    destination: &str,
-    data: &Path,
-    owner: Option<(u32, u32)>,
-) -> Result<(), ContainerError> {
-    let empty = std::fs::read_dir(data)
-        .map_err(|e| invalid(format!("reading {}: {e}", data.display())))?
-        .next()
-        .is_none();
-    if !empty {
-        return Ok(());
+/// What the image has at a volume's destination: a directory, reached
+/// without following symlinks (so an image cannot point the volume at the
+/// host), held open.
+struct ImageDir {
+    fd: std::os::fd::OwnedFd,
+    empty: bool,
+}
+
+impl ImageDir {
+    /// A path another process (cp) can use: this one's descriptor.
+    fn path(&self) -> PathBuf {
+        PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            self.fd.as_raw_fd()
+        ))
     }
-    let root = crate::sys::fs::open_dir(rootfs)
-        .map_err(|e| invalid(format!("opening {}: {e}", rootfs.display())))?;
+}
+
+/// The directory at `destination` below `rootfs`; none when the image has
+/// nothing there, or a symlink or a file.
+fn image_dir(rootfs: &Path, destination: &str) -> Option<ImageDir> {
     let rel = destination.trim_start_matches('/');
-    let source = if rel.is_empty() {
-        None
-    } else {
-        crate::sys::fs::open_beneath(
-            std::os::fd::AsFd::as_fd(&root),
-            OsStr::new(rel),
-            OFlag::O_PATH | OFlag::O_DIRECTORY,
-        )
-        .ok()
+    if rel.is_empty() {
+        return None;
+    }
+    let root = crate::sys::fs::open_dir(rootfs).ok()?;
+    let fd = crate::sys::fs::open_beneath(
+        std::os::fd::AsFd::as_fd(&root),
+        OsStr::new(rel),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY,
+    )
+    .ok()?;
+    let dup = fd.try_clone().ok()?;
+    let empty = crate::sys::fs::read_dir(dup)
+        .map(|entries| entries.is_empty())
+        .unwrap_or(true);
+    Some(ImageDir { fd, empty })
+}
+
+fn is_empty(dir: &Path) -> Result<bool, ContainerError> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| invalid(format!("reading {}: {e}", dir.display())))?
+        .next()
+        .is_none())
+}
+
+/// A new volume's directory goes to the container's user (`owner`, as the
+/// host sees it), or, where the image has a directory at that place, takes
+/// that directory's owner and mode.
+fn give(data: &Path, owner: (u32, u32), image: Option<&ImageDir>) -> Result<(), ContainerError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let fail = |e: std::io::Error| invalid(format!("preparing the volume {}: {e}", data.display()));
+    let (uid, gid, mode) = match image {
+        Some(dir) => {
+            let md = std::fs::metadata(dir.path()).map_err(fail)?;
+            (md.uid(), md.gid(), Some(md.mode() & 0o7777))
+        }
+        None => (owner.0, owner.1, None),
     };
-    match source {
-        Some(fd) => {
-            // cp runs in another process: it reaches the directory through
-            // this one's descriptor table.
-            let path = PathBuf::from(format!(
-                "/proc/{}/fd/{}",
-                std::process::id(),
-                fd.as_raw_fd()
-            ));
-            crate::storage::shift::copy_tree(&path, data).map_err(|e| {
-                invalid(format!(
-                    "copying the image's {destination} into the volume: {e}"
-                ))
-            })?;
-        }
-        None => {
-            if let Some((uid, gid)) = owner {
-                std::os::unix::fs::chown(data, Some(uid), Some(gid))
-                    .map_err(|e| invalid(format!("chown {}: {e}", data.display())))?;
-            }
-        }
+    std::os::unix::fs::chown(data, Some(uid), Some(gid)).map_err(fail)?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(mode)).map_err(fail)?;
     }
     Ok(())
+}
+
+/// Fill the empty volume directory `data` with the image's files at
+/// `destination` (owners, modes, times, links kept).
+fn copy_up(src: &ImageDir, destination: &str, data: &Path) -> Result<(), ContainerError> {
+    crate::storage::shift::copy_tree(&src.path(), data).map_err(|e| {
+        invalid(format!(
+            "copying the image's {destination} into the volume: {e}"
+        ))
+    })
 }
