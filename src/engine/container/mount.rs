@@ -82,12 +82,19 @@ impl Engine {
         crate::config::paths::ensure_private_dir(&rundir)
             .map_err(|e| ContainerError::Invalid(format!("creating {}: {e}", rundir.display())))?;
         let target = rundir.join("rootfs");
-        if !is_mountpoint(&target) {
+        let fresh = !is_mountpoint(&target);
+        if fresh {
             self.mount_rootfs_of(&rec, &rundir)?;
         }
-        let n = mount_count(&rundir).saturating_add(1);
+        // Holds counted for a mount that is gone (a rootless mount namespace
+        // ended) count no more.
+        let n = if fresh {
+            1
+        } else {
+            mount_count(&rundir).saturating_add(1)
+        };
         if let Err(e) = set_count(&rundir, n) {
-            if !rec.state.status.is_live() && n == 1 {
+            if !rec.state.status.is_live() && fresh {
                 let _ = self.store().unmount_rootfs(&target);
             }
             return Err(e);
