@@ -100,6 +100,15 @@ pub enum Command {
     Wait(container::wait::WaitArgs),
     /// Remove containers
     Rm(container::rm::RmArgs),
+    /// Copy files between a container and the host
+    Cp(container::cp::CpArgs),
+    /// Mount containers' root file systems and print where
+    Mount(container::mount::MountArgs),
+    /// Unmount containers' root file systems
+    #[command(visible_alias = "unmount")]
+    Umount(container::umount::UmountArgs),
+    /// Write a container's file system as a tar archive
+    Export(container::export::ExportArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
@@ -298,6 +307,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kill(a) => container::kill::run(&ctx, a),
         Command::Wait(a) => container::wait::run(&ctx, a),
         Command::Rm(a) => container::rm::run(&ctx, a),
+        Command::Cp(a) => container::cp::run(&ctx, a),
+        Command::Mount(a) => container::mount::run(&ctx, a),
+        Command::Umount(a) => container::umount::run(&ctx, a),
+        Command::Export(a) => container::export::run(&ctx, a),
         Command::Network(c) => network::run(&ctx, c),
         Command::Pod(c) => pod::run(&ctx, c),
         Command::Volume(c) => volume::run(&ctx, c),

@@ -30,6 +30,10 @@ pub enum ImageOpError {
     InUse { id: String, container: String },
     #[error("removing containers of image {id}: {message}")]
     RemoveContainers { id: String, message: String },
+    #[error("image {id} is mounted: unmount it first (skiff image umount) or use --force")]
+    Mounted { id: String },
+    #[error("unmounting image {id}: {message}")]
+    Unmount { id: String, message: String },
 }
 
 /// Reading the manifest stored for an image failed.
@@ -257,6 +261,18 @@ impl Engine {
                 names: current.names.join(", "),
             });
         }
+        if self.image_is_mounted(&current.id) {
+            let id = current.id.hex()[..12].to_string();
+            if force == Force::No {
+                return Err(ImageOpError::Mounted { id });
+            }
+            let how = crate::engine::image_mount::Release::All;
+            self.unmount_image_id(&current.id, &id, how)
+                .map_err(|e| ImageOpError::Unmount {
+                    id,
+                    message: e.to_string(),
+                })?;
+        }
         report.untagged.extend(current.names.iter().cloned());
         images.remove(&current.id).map_err(StoreError::from)?;
         report.deleted.push(current.id);
@@ -286,7 +302,10 @@ impl Engine {
             let images = self.store().images();
             let mut out = vec![];
             for img in images.list().map_err(StoreError::from)? {
-                if (all || img.is_dangling()) && self.containers_using(&img.id)?.is_empty() {
+                if (all || img.is_dangling())
+                    && self.containers_using(&img.id)?.is_empty()
+                    && !self.image_is_mounted(&img.id)
+                {
                     images.remove(&img.id).map_err(StoreError::from)?;
                     out.push(img.id);
                 }

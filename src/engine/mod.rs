@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod container;
 pub mod copy;
+pub mod image_mount;
 pub mod images;
 pub mod layer_fill;
 pub mod login;

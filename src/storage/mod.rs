@@ -17,9 +17,11 @@ pub mod images;
 pub mod layers;
 pub mod lock;
 pub mod mount;
+pub mod pack;
 pub mod record;
 pub mod shift;
 pub mod unpack;
+pub mod view;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

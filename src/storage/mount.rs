@@ -145,7 +145,7 @@ impl Store {
             work.display()
         );
         if stacker == Stacker::Fuse {
-            mount_fuse_overlay(&opts, paths.target)?;
+            fuse_overlay(&opts, paths.target)?;
             return Ok(paths.target.to_owned());
         }
         if crate::sys::is_in_user_namespace() {
@@ -227,7 +227,7 @@ impl Store {
 /// fuse-overlayfs with the overlay options `opts` on `target`; it returns
 /// once the mount is in place (the FUSE server stays behind, and ends when
 /// the mount is unmounted).
-fn mount_fuse_overlay(opts: &str, target: &Path) -> Result<(), MountError> {
+pub(crate) fn fuse_overlay(opts: &str, target: &Path) -> Result<(), MountError> {
     if let Some(why) = crate::storage::driver::fuse_overlayfs_unusable() {
         return Err(MountError::Fuse(why));
     }

@@ -66,7 +66,20 @@ pub fn unpack_layer(
         path: dest.to_owned(),
         source,
     })?;
-    let mut u = Unpacker::new(DirCursor::new(root), opts);
+    unpack_at(reader, root, opts)
+}
+
+/// Unpack the uncompressed tar stream `reader` below the directory `dest`
+/// (a descriptor, so a caller that resolved it safely inside an untrusted
+/// tree keeps that guarantee): the same rules as [`unpack_layer`], entries
+/// created only below `dest`, never through a symlink. Files copied into a
+/// container (`skiff cp`) go this way.
+pub fn unpack_at(
+    reader: impl Read + Send,
+    dest: std::os::fd::OwnedFd,
+    opts: &UnpackOptions,
+) -> Result<UnpackStats, UnpackError> {
+    let mut u = Unpacker::new(DirCursor::new(dest), opts);
     readahead::with_read_ahead(reader, |stream| {
         let mut archive = tar::Archive::new(stream);
         let entries = archive
@@ -78,7 +91,7 @@ pub fn unpack_layer(
         }
         u.finish()?;
         // Whatever follows the end-of-archive blocks (padding to the record
-        // size) is part of the layer's digest.
+        // size) is part of a layer's digest.
         io::copy(&mut archive.into_inner(), &mut io::sink())
             .map_err(|source| UnpackError::Tar { source })?;
         Ok(())
@@ -142,6 +155,8 @@ struct Unpacker<'o> {
 impl<'o> Unpacker<'o> {
     fn new(cursor: DirCursor, opts: &'o UnpackOptions) -> Self {
         let implicit_owner = match (&opts.id_mapping, opts.preserve_ownership) {
+            _ if !opts.preserve_ownership => None,
+            _ if opts.chown.is_some() => opts.chown,
             (Some(m), true) => m.map_uid(0).zip(m.map_gid(0)),
             _ => None,
         };
@@ -186,7 +201,11 @@ impl<'o> Unpacker<'o> {
         }
         let meta = self.meta(entry, path)?;
         let (parent, name) = path::split_parent(path);
-        match path::classify(name) {
+        let class = match self.opts.whiteouts {
+            WhiteoutMode::Keep => path::Name::Plain,
+            _ => path::classify(name),
+        };
+        match class {
             path::Name::Plain => {}
             path::Name::Opaque => return self.opaque(parent, path),
             path::Name::Whiteout(target) => return self.whiteout(parent, target, path, &meta),
@@ -248,6 +267,8 @@ impl<'o> Unpacker<'o> {
         }
         let owner = if !self.opts.preserve_ownership {
             None
+        } else if let Some(fixed) = self.opts.chown {
+            Some(fixed)
         } else {
             let (u, g) = (id32(uid, "uid", path)?, id32(gid, "gid", path)?);
             match &self.opts.id_mapping {

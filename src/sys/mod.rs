@@ -11,6 +11,7 @@ pub mod cgroup;
 pub mod cgroup_usage;
 pub mod clone;
 pub mod fs;
+pub mod inroot;
 pub mod netns;
 pub mod process;
 pub mod procfs;

@@ -2,12 +2,15 @@
 
 pub mod attach;
 pub mod cleanup;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod exists;
+pub mod export;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
+pub mod mount;
 pub mod parse;
 pub mod pause;
 pub mod port;
@@ -22,6 +25,7 @@ pub mod stats;
 pub mod stop;
 pub mod terminal;
 pub mod top;
+pub mod umount;
 pub mod unpause;
 pub mod view;
 pub mod wait;
@@ -79,6 +83,15 @@ pub enum ContainerCommand {
     Rename(rename::RenameArgs),
     /// Remove all containers that are not running
     Prune(prune::PruneArgs),
+    /// Copy files between a container and the host
+    Cp(cp::CpArgs),
+    /// Mount containers' root file systems and print where
+    Mount(mount::MountArgs),
+    /// Unmount containers' root file systems
+    #[command(visible_alias = "unmount")]
+    Umount(umount::UmountArgs),
+    /// Write a container's file system as a tar archive
+    Export(export::ExportArgs),
     /// Clean up after a container exited (run by its monitor)
     #[command(hide = true)]
     Cleanup(cleanup::CleanupArgs),
@@ -107,6 +120,10 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Port(a) => port::run(ctx, a),
         ContainerCommand::Rename(a) => rename::run(ctx, a),
         ContainerCommand::Prune(a) => prune::run(ctx, a),
+        ContainerCommand::Cp(a) => cp::run(ctx, a),
+        ContainerCommand::Mount(a) => mount::run(ctx, a),
+        ContainerCommand::Umount(a) => umount::run(ctx, a),
+        ContainerCommand::Export(a) => export::run(ctx, a),
         ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),
     }
 }

@@ -6,6 +6,7 @@ pub mod history;
 pub mod inspect;
 pub mod load;
 pub mod ls;
+pub mod mount;
 pub mod progress;
 pub mod prune;
 pub mod pull;
@@ -13,6 +14,7 @@ pub mod push;
 pub mod rm;
 pub mod save;
 pub mod tag;
+pub mod umount;
 pub mod untag;
 pub mod view;
 
@@ -49,6 +51,11 @@ pub enum ImageCommand {
     Prune(prune::PruneArgs),
     /// Exit 0 if an image exists in local storage, 1 if not
     Exists(exists::ExistsArgs),
+    /// Mount read-only views of images' files and print where
+    Mount(mount::MountArgs),
+    /// Unmount images mounted with `image mount`
+    #[command(visible_alias = "unmount")]
+    Umount(umount::UmountArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -65,5 +72,7 @@ pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Rm(a) => rm::run(ctx, a),
         ImageCommand::Prune(a) => prune::run(ctx, a),
         ImageCommand::Exists(a) => exists::run(ctx, a),
+        ImageCommand::Mount(a) => mount::run(ctx, a),
+        ImageCommand::Umount(a) => umount::run(ctx, a),
     }
 }

@@ -75,6 +75,10 @@ pub fn run(ctx: &CliContext, args: ResetArgs) -> anyhow::Result<ExitCode> {
             Err(e) => return Err(anyhow::Error::from(e).context(format!("removing volume {v}"))),
         }
     }
+    // `image mount` views live in the run directory, over the layers.
+    engine
+        .unmount_all_images()
+        .map_err(|e| anyhow::Error::from(e).context("unmounting images"))?;
     drop(engine);
     remove_dir(&root)?;
     // The run directory holds the pause process's pid: read it first.

@@ -132,8 +132,11 @@ impl Engine {
     pub fn release_resources(&self, rec: &ContainerRecord) {
         let Ok(store) = self.containers() else { return };
         let rootfs = store.rundir(&rec.id).join("rootfs");
-        if let Err(e) = self.store().unmount_rootfs(&rootfs) {
-            tracing::warn!("{e}");
+        // A user's `mount` outlives the run (see `mount.rs`).
+        if !self.rootfs_held(rec) {
+            if let Err(e) = self.store().unmount_rootfs(&rootfs) {
+                tracing::warn!("{e}");
+            }
         }
         // Bridges first (they remove the namespace file themselves), then
         // pasta's or slirp4netns's namespace and the helper with it.

@@ -75,6 +75,7 @@ impl Engine {
         let Some(current) = store.get(&rec.id)? else {
             return Ok(rec);
         };
+        self.drop_rootfs_holds(&current);
         self.release_resources(&current);
         store.remove(&current)?;
         if opts.volumes {

@@ -10,21 +10,17 @@
 //! or not; a name must be found; supplementary groups come from /etc/group
 //! only when no group is given.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 
-use crate::sys::fs::{fstatat_nofollow, is_dir, is_symlink, open_beneath, open_dir};
+use crate::sys::fs::{fstatat_nofollow, open_beneath, open_dir};
 
 /// The largest passwd or group file read; beyond, the image is broken.
 const MAX_FILE: u64 = 16 << 20;
-
-/// Symlinks followed while resolving one path, as the kernel's MAXSYMLINKS.
-const MAX_LINKS: usize = 40;
 
 /// The highest id runc accepts (ids stay positive on 32-bit systems).
 const MAX_ID: u32 = (1 << 31) - 1;
@@ -301,7 +297,9 @@ fn read_in_root(
     file: &'static str,
 ) -> Result<Option<String>, UserError> {
     let read_err = |source| UserError::Read { file, source };
-    let Some(resolved) = resolve_in_root(root, OsStr::new(path)).map_err(read_err)? else {
+    let Some(resolved) =
+        crate::sys::inroot::resolve_existing(root, OsStr::new(path)).map_err(read_err)?
+    else {
         return Ok(None);
     };
     let st = fstatat_nofollow(root, &resolved).map_err(read_err)?;
@@ -330,73 +328,6 @@ fn read_in_root(
         return Err(UserError::TooLarge { file });
     }
     Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
-}
-
-/// Resolve `path` below `root` the way the kernel would with `root` as `/`
-/// (`..` stops at the root, absolute symlink targets start from it), without
-/// ever looking outside. Returns the symlink-free relative path, or `None`
-/// when some component does not exist.
-fn resolve_in_root(root: BorrowedFd<'_>, path: &OsStr) -> io::Result<Option<OsString>> {
-    let mut pending: Vec<OsString> = components(path.as_bytes()).rev().collect();
-    let mut done: Vec<OsString> = Vec::new();
-    let mut links = 0;
-    while let Some(comp) = pending.pop() {
-        match comp.as_bytes() {
-            b"." => continue,
-            b".." => {
-                done.pop();
-                continue;
-            }
-            _ => {}
-        }
-        done.push(comp);
-        let here = join(&done);
-        let st = match fstatat_nofollow(root, &here) {
-            Ok(st) => st,
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
-                return Ok(None)
-            }
-            Err(e) => return Err(e),
-        };
-        if is_symlink(&st) {
-            links += 1;
-            if links > MAX_LINKS {
-                return Err(io::Error::from_raw_os_error(libc::ELOOP));
-            }
-            let target = nix::fcntl::readlinkat(
-                Some(std::os::fd::AsRawFd::as_raw_fd(&root)),
-                here.as_os_str(),
-            )?;
-            done.pop();
-            if target.as_bytes().first() == Some(&b'/') {
-                done.clear();
-            }
-            pending.extend(components(target.as_bytes()).rev());
-        } else if !pending.is_empty() && !is_dir(&st) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(join(&done)))
-}
-
-fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = OsString> + '_ {
-    path.split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .map(|c| OsString::from_vec(c.to_vec()))
-}
-
-fn join(parts: &[OsString]) -> OsString {
-    if parts.is_empty() {
-        return OsString::from(".");
-    }
-    let mut out = Vec::new();
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b'/');
-        }
-        out.extend_from_slice(p.as_bytes());
-    }
-    OsString::from_vec(out)
 }
 
 #[cfg(test)]

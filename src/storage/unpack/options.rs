@@ -45,6 +45,9 @@ pub enum WhiteoutMode {
     /// whiteout deletes NAME (recursively), an opaque marker deletes what
     /// the directory held that this layer did not put there.
     Apply,
+    /// Whiteout names are ordinary names: the archive is plain files being
+    /// copied (`skiff cp`), not a layer.
+    Keep,
 }
 
 /// How to unpack.
@@ -63,6 +66,9 @@ pub struct UnpackOptions {
     /// a user namespace); otherwise they are skipped with a debug message,
     /// as podman does rootless. FIFOs are always created.
     pub can_mknod: bool,
+    /// With `preserve_ownership`: every entry gets these host ids instead
+    /// of the archive's (files copied into a container belong to its user).
+    pub chown: Option<(u32, u32)>,
 }
 
 impl Default for UnpackOptions {
@@ -74,6 +80,7 @@ impl Default for UnpackOptions {
             preserve_ownership: false,
             id_mapping: None,
             can_mknod: false,
+            chown: None,
         }
     }
 }
@@ -90,6 +97,7 @@ impl UnpackOptions {
             preserve_ownership: root,
             id_mapping: None,
             can_mknod: root && !sys::is_in_user_namespace(),
+            chown: None,
         }
     }
 }

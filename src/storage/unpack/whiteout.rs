@@ -44,6 +44,8 @@ impl Unpacker<'_> {
                 };
             }
             WhiteoutMode::Overlay { xattr } => xattr,
+            // Names are not classified in this mode.
+            WhiteoutMode::Keep => return Err(UnpackError::InvalidName { path: show(path) }),
         };
         if !self.xwhiteouts {
             // overlayfs' own whiteout: a 0:0 character device. Allowed in a
@@ -80,6 +82,7 @@ impl Unpacker<'_> {
                     source,
                 })
             }
+            WhiteoutMode::Keep => Err(UnpackError::InvalidName { path: show(path) }),
             WhiteoutMode::Apply => {
                 let empty = Default::default();
                 let created = self.created.as_ref().unwrap_or(&empty);
