@@ -2,7 +2,9 @@
 
 pub mod attach;
 pub mod cleanup;
+pub mod commit;
 pub mod create;
+pub mod diff;
 pub mod exec;
 pub mod exists;
 pub mod inspect;
@@ -79,6 +81,10 @@ pub enum ContainerCommand {
     Rename(rename::RenameArgs),
     /// Remove all containers that are not running
     Prune(prune::PruneArgs),
+    /// Make an image of a container's changes
+    Commit(commit::CommitArgs),
+    /// Show the files a container added, changed or deleted
+    Diff(diff::DiffArgs),
     /// Clean up after a container exited (run by its monitor)
     #[command(hide = true)]
     Cleanup(cleanup::CleanupArgs),
@@ -107,6 +113,10 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Port(a) => port::run(ctx, a),
         ContainerCommand::Rename(a) => rename::run(ctx, a),
         ContainerCommand::Prune(a) => prune::run(ctx, a),
+        ContainerCommand::Commit(a) => commit::run(ctx, a),
+        ContainerCommand::Diff(a) => {
+            diff::run(ctx, a, crate::engine::commit::DiffTarget::Container)
+        }
         ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),
     }
 }

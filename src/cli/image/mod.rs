@@ -3,6 +3,7 @@
 pub mod exists;
 pub mod filter;
 pub mod history;
+pub mod import;
 pub mod inspect;
 pub mod load;
 pub mod ls;
@@ -49,6 +50,8 @@ pub enum ImageCommand {
     Prune(prune::PruneArgs),
     /// Exit 0 if an image exists in local storage, 1 if not
     Exists(exists::ExistsArgs),
+    /// Make an image of a tar of a file system
+    Import(import::ImportArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -65,5 +68,6 @@ pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Rm(a) => rm::run(ctx, a),
         ImageCommand::Prune(a) => prune::run(ctx, a),
         ImageCommand::Exists(a) => exists::run(ctx, a),
+        ImageCommand::Import(a) => import::run(ctx, a),
     }
 }
