@@ -163,7 +163,7 @@ run_pass() {
 # ---------------------------------------------------------------------------
 # The suites that run containers: once more with crun and with runc (the
 # default runtime is skiff's own).
-CONTAINER_SUITES='/(containers|run|run_options|lifecycle|exec_attach|observe|rootless|userns|network|pasta|slirp|bridge|pods)-[0-9a-f]+'$'\t'
+CONTAINER_SUITES='/(containers|commit|run|run_options|lifecycle|exec_attach|observe|rootless|userns|network|pasta|slirp|bridge|pods)-[0-9a-f]+'$'\t'
 grep -E "$CONTAINER_SUITES" "$WORK/integration.tsv" >"$WORK/containers.tsv" || true
 
 if [[ $ME == 0 ]]; then

@@ -179,7 +179,7 @@ fn pairs(value: &str) -> Result<Vec<(String, String)>, String> {
     words(value)?
         .into_iter()
         .map(|w| match w.split_once('=') {
-            Some((k, _)) if k.is_empty() => Err(format!("{w:?} has no name")),
+            Some(("", _)) => Err(format!("{w:?} has no name")),
             Some((k, v)) => Ok((k.to_string(), v.to_string())),
             None => Err(format!("{w:?} is not KEY=VALUE")),
         })

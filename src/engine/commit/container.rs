@@ -89,7 +89,7 @@ impl Engine {
             (c, copy)
         };
         Ok(ContainerChanges {
-            changes,
+            changes: changes::without_mount_points(changes),
             source: Some(source),
             owners,
         })

@@ -144,3 +144,9 @@ pub fn is_mount_point(path: &std::path::Path) -> bool {
         .iter()
         .any(|m| path.as_os_str().as_encoded_bytes() == m.as_bytes())
 }
+
+/// A container's changes without the [`MOUNT_POINTS`] made for it.
+pub fn without_mount_points(mut changes: Vec<Change>) -> Vec<Change> {
+    changes.retain(|c| !is_mount_point(&c.path));
+    changes
+}

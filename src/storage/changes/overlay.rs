@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::stat::FileStat;
 
 use super::root::{FsRoot, Kind, OPAQUE_MARKER, WHITEOUT_PREFIX};
-use super::{dir_differs, is_mount_point, sorted, Change, ChangeKind, Owners};
+use super::{dir_differs, sorted, Change, ChangeKind, Owners};
 
 /// The lower layers of an overlay, top first, as one merged view.
 #[derive(Debug, Default)]
@@ -161,7 +161,6 @@ impl Walk<'_> {
                 continue;
             }
             let lower = self.lower(&child, ctx)?;
-            let hidden = is_mount_point(&child);
             let is_dir = Kind::of(&st) == Kind::Dir;
             let mut change = match &lower {
                 None => Some(Change::new(child.clone(), ChangeKind::Added)),
@@ -204,9 +203,7 @@ impl Walk<'_> {
                 }
             }
             if let Some(c) = change {
-                if !hidden {
-                    self.out.push(c);
-                }
+                self.out.push(c);
             }
             if let Some(below) = below {
                 self.dir(&child, below)?;

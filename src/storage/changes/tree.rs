@@ -8,7 +8,7 @@ use std::path::Path;
 use nix::sys::stat::FileStat;
 
 use super::root::{FsRoot, Kind};
-use super::{dir_differs, is_mount_point, sorted, Change, ChangeKind, Owners};
+use super::{dir_differs, sorted, Change, ChangeKind, Owners};
 
 /// Written by the store into a container's vfs copy; not a change.
 const COPY_MARKER: &str = ".skiff-complete";
@@ -69,9 +69,7 @@ fn walk(
             }
         };
         if let Some(k) = change {
-            if !is_mount_point(&child) {
-                out.push(Change::new(child.clone(), k));
-            }
+            out.push(Change::new(child.clone(), k));
         }
         if kind == Kind::Dir {
             walk(new, old, owners, &child, descend_with_old, out)?;
