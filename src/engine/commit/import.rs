@@ -65,7 +65,12 @@ impl ImportSource {
             ImportSource::Url(u) => {
                 let resp = ureq::get(u).call().map_err(|e| CommitError::Download {
                     url: u.clone(),
-                    message: e.to_string(),
+                    message: match e {
+                        ureq::Error::Status(code, r) => {
+                            format!("the server answered {code} {}", r.status_text())
+                        }
+                        ureq::Error::Transport(t) => t.to_string(),
+                    },
                 })?;
                 Ok(Box::new(resp.into_reader()))
             }
