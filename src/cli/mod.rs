@@ -139,6 +139,12 @@ pub enum Command {
     Untag(image::untag::UntagArgs),
     /// Show the history of an image
     History(image::history::HistoryArgs),
+    /// Make an image of a container's changes
+    Commit(container::commit::CommitArgs),
+    /// Show the files a container (or image) added, changed or deleted
+    Diff(container::diff::DiffArgs),
+    /// Make an image of a tar of a file system
+    Import(image::import::ImportArgs),
     /// Show details of containers or images
     Inspect(inspect::InspectArgs),
     /// Show version information
@@ -324,6 +330,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tag(a) => image::tag::run(&ctx, a),
         Command::Untag(a) => image::untag::run(&ctx, a),
         Command::History(a) => image::history::run(&ctx, a),
+        Command::Commit(a) => container::commit::run(&ctx, a),
+        Command::Diff(a) => {
+            container::diff::run(&ctx, a, crate::engine::commit::DiffTarget::ContainerOrImage)
+        }
+        Command::Import(a) => image::import::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Version(a) => system::version::run(&ctx, a),
         Command::Info(a) => system::info::run(&ctx, a),

@@ -3,6 +3,7 @@
 //! options; nothing here knows about clap.
 
 pub mod archive;
+pub mod commit;
 pub mod container;
 pub mod copy;
 pub mod image_mount;

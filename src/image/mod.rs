@@ -2,6 +2,7 @@
 //! manifests, platforms, credentials, and the distribution protocol client.
 
 pub mod auth;
+pub mod change;
 pub mod config;
 pub mod digest;
 pub mod manifest;

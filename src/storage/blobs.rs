@@ -121,6 +121,18 @@ impl BlobStore {
         w.commit()
     }
 
+    /// Start writing a blob whose digest is known only once it is
+    /// written (a layer skiff makes itself); see [`NewBlob::commit`].
+    pub fn new_blob(&self) -> io::Result<NewBlob> {
+        let file = tempfile::Builder::new()
+            .prefix("blob-")
+            .tempfile_in(&self.tmp)?;
+        Ok(NewBlob {
+            dir: self.dir.clone(),
+            inner: DigestWriter::new(io::BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
     /// Digests of all stored blobs.
     pub fn list(&self) -> io::Result<Vec<Digest>> {
         super::digests_in(&self.dir, "")
@@ -191,6 +203,39 @@ impl BlobWriter {
     }
 }
 
+/// A blob being made: hashed as it is written, stored under its digest by
+/// [`NewBlob::commit`]; dropped uncommitted, it leaves nothing behind.
+pub struct NewBlob {
+    dir: PathBuf,
+    inner: DigestWriter<io::BufWriter<tempfile::NamedTempFile>>,
+}
+
+impl Write for NewBlob {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl NewBlob {
+    /// Sync the blob and move it into place; returns its digest and size.
+    pub fn commit(self) -> Result<(Digest, u64), BlobError> {
+        let written = self.inner.written();
+        let (digest, buf) = self.inner.finish();
+        let werr = |source| BlobError::Write {
+            digest: digest.clone(),
+            source,
+        };
+        let tmp = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+        tmp.as_file().sync_data().map_err(werr)?;
+        tmp.persist(self.dir.join(digest.hex()))
+            .map_err(|e| werr(e.error))?;
+        Ok((digest, written))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +254,11 @@ mod tests {
         let dg = s.put(b"abc").expect("put");
         assert_eq!(s.read(&dg).expect("read"), b"abc");
         assert_eq!(s.list().expect("list"), vec![dg]);
+        let mut nb = s.new_blob().expect("new blob");
+        nb.write_all(b"made here").expect("write");
+        let (d, size) = nb.commit().expect("commit");
+        assert_eq!((d.clone(), size), (Digest::of(b"made here"), 9));
+        assert_eq!(s.read(&d).expect("read"), b"made here");
     }
 
     #[test]

@@ -11,9 +11,11 @@
 //! never deletes something a running pull is about to use.
 
 pub mod blobs;
+pub mod changes;
 pub mod compression;
 pub mod driver;
 pub mod images;
+pub mod layer_tar;
 pub mod layers;
 pub mod lock;
 pub mod mount;

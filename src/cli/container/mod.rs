@@ -3,7 +3,9 @@
 pub mod attach;
 pub mod cleanup;
 pub mod cp;
+pub mod commit;
 pub mod create;
+pub mod diff;
 pub mod exec;
 pub mod exists;
 pub mod export;
@@ -92,6 +94,10 @@ pub enum ContainerCommand {
     Umount(umount::UmountArgs),
     /// Write a container's file system as a tar archive
     Export(export::ExportArgs),
+    /// Make an image of a container's changes
+    Commit(commit::CommitArgs),
+    /// Show the files a container added, changed or deleted
+    Diff(diff::DiffArgs),
     /// Clean up after a container exited (run by its monitor)
     #[command(hide = true)]
     Cleanup(cleanup::CleanupArgs),
@@ -124,6 +130,10 @@ pub fn run(ctx: &CliContext, cmd: ContainerCommand) -> anyhow::Result<ExitCode> 
         ContainerCommand::Mount(a) => mount::run(ctx, a),
         ContainerCommand::Umount(a) => umount::run(ctx, a),
         ContainerCommand::Export(a) => export::run(ctx, a),
+        ContainerCommand::Commit(a) => commit::run(ctx, a),
+        ContainerCommand::Diff(a) => {
+            diff::run(ctx, a, crate::engine::commit::DiffTarget::Container)
+        }
         ContainerCommand::Cleanup(a) => cleanup::run(ctx, a),
     }
 }

@@ -3,6 +3,7 @@
 pub mod exists;
 pub mod filter;
 pub mod history;
+pub mod import;
 pub mod inspect;
 pub mod load;
 pub mod ls;
@@ -56,6 +57,8 @@ pub enum ImageCommand {
     /// Unmount images mounted with `image mount`
     #[command(visible_alias = "unmount")]
     Umount(umount::UmountArgs),
+    /// Make an image of a tar of a file system
+    Import(import::ImportArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -74,5 +77,6 @@ pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Exists(a) => exists::run(ctx, a),
         ImageCommand::Mount(a) => mount::run(ctx, a),
         ImageCommand::Umount(a) => umount::run(ctx, a),
+        ImageCommand::Import(a) => import::run(ctx, a),
     }
 }
