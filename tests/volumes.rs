@@ -871,6 +871,35 @@ fn podman_details_of_volumes_and_mounts() {
         "no mount: the image's own files"
     );
     assert!(volumes(&s).is_empty(), "{:?}", volumes(&s));
+    // An image's files, read-only, held while the container runs.
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--mount",
+            &format!("type=image,source={VOLUMES_IMAGE},target=/img"),
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /img/skiff/hello.txt; touch /img/x || echo refused",
+        ])
+        .ok();
+    assert_eq!(out, "hello from skiff-test\nrefused\n");
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "img",
+        "--mount",
+        &format!("type=image,source={VOLUMES_IMAGE},target=/img"),
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert_eq!(s.run(["image", "mount"]).ok().lines().count(), 1);
+    s.run(["rm", "-f", "-t", "0", "img"]).ok();
+    assert_eq!(s.run(["image", "mount"]).ok(), "");
     // containers.conf's mounts, for every container.
     let file = s.dir().join("conf-mounted");
     std::fs::write(&file, "from containers.conf\n").expect("write");

@@ -42,6 +42,10 @@ pub struct MountedImage {
     pub path: PathBuf,
 }
 
+/// The images a running container holds mounted, one id per line, in its
+/// run directory.
+const HELD_IMAGES: &str = "held-images";
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImageMountError + '_ {
     move |source| ImageMountError::Io {
         path: path.to_owned(),
@@ -148,6 +152,58 @@ impl Engine {
             let _ = std::fs::remove_dir(&dir);
         }
         Ok(())
+    }
+
+    /// Where the view of image `id` is while mounted.
+    pub(crate) fn image_view(&self, id: &Digest) -> PathBuf {
+        self.image_mount_dir(id).join("merged")
+    }
+
+    /// Before container `rec` starts: a hold on each image it mounts
+    /// (`--mount type=image`), listed in `rundir` so that its stop gives
+    /// each back once however often its cleanup runs.
+    pub(crate) fn hold_container_images(
+        &self,
+        rec: &crate::state::container::ContainerRecord,
+        rundir: &Path,
+    ) -> Result<(), ImageMountError> {
+        let list = rundir.join(HELD_IMAGES);
+        self.release_container_images(rundir);
+        let mut held = Vec::new();
+        for m in &rec.config.mounts {
+            let crate::state::container::MountSpec::Image { image, .. } = m else {
+                continue;
+            };
+            match self.mount_image(image) {
+                Ok(_) => held.push(image.clone()),
+                Err(e) => {
+                    for h in &held {
+                        let _ = self.unmount_image(h, Release::One);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if !held.is_empty() {
+            crate::storage::record::replace_volatile(&list, held.join("\n").as_bytes())
+                .map_err(io_err(&list))?;
+        }
+        Ok(())
+    }
+
+    /// After a container stopped: the holds [`Engine::hold_container_images`]
+    /// took, given back (once: the list goes with them).
+    pub(crate) fn release_container_images(&self, rundir: &Path) {
+        let list = rundir.join(HELD_IMAGES);
+        let Ok(text) = std::fs::read_to_string(&list) else {
+            return;
+        };
+        let _ = std::fs::remove_file(&list);
+        for id in text.lines().filter(|l| !l.is_empty()) {
+            if let Err(e) = self.unmount_image(id, Release::One) {
+                tracing::debug!("image {id}: {e}");
+            }
+        }
     }
 
     /// Whether image `id` is mounted.

@@ -2,8 +2,8 @@
 
 pub mod attach;
 pub mod cleanup;
-pub mod cp;
 pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod diff;
 pub mod exec;

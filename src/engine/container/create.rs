@@ -448,11 +448,6 @@ impl Engine {
     ) -> Result<(), ContainerError> {
         for m in config.mounts.iter_mut() {
             if let MountSpec::Image { image, .. } = m {
-                if !image.is_empty() {
-                    return Err(ContainerError::Invalid(format!(
-                        "--mount type=image,source={image}: image mounts are not supported yet"
-                    )));
-                }
                 let rec =
                     self.image_for_container(image, opts.pull, &opts.pull_options, observer)?;
                 *image = rec.id.hex().to_string();

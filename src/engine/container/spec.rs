@@ -235,6 +235,9 @@ impl Engine {
         }
         let owner = host_ids(rec, &opts.process.user);
         self.prepare_volumes(rec, rootfs, owner)?;
+        let rundir = self.containers()?.rundir(&rec.id);
+        self.hold_container_images(rec, &rundir)
+            .map_err(|e| ContainerError::Invalid(format!("mounting an image: {e}")))?;
         for m in &c.mounts {
             opts.mounts.push(self.extra_mount(m)?);
         }
@@ -288,10 +291,15 @@ impl Engine {
                     source: "devpts".into(),
                 }
             }
-            MountSpec::Image { .. } => {
-                return Err(ContainerError::Invalid(
-                    "image mounts (--mount type=image) are not supported yet".into(),
-                ))
+            MountSpec::Image { image, .. } => {
+                let id = crate::image::digest::Digest::from_hex(image)
+                    .map_err(|e| ContainerError::Invalid(format!("image mount {image}: {e}")))?;
+                if !options.iter().any(|o| o == "ro") {
+                    options.push("ro".into());
+                }
+                MountKind::Bind {
+                    source: self.image_view(&id),
+                }
             }
         };
         Ok(ExtraMount {

@@ -156,6 +156,7 @@ impl Engine {
         })();
         if result.is_err() {
             self.release_volumes(rec);
+            self.release_container_images(bundle);
             let _ = self.store().unmount_rootfs(&target);
         }
         result

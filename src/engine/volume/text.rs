@@ -326,20 +326,15 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
         }
         "image" => {
             let image = source.ok_or_else(|| err!("invalid {what}: an image mount needs source=IMAGE"))?;
-            let mut options = Vec::new();
+            let options = Vec::new();
             for (k, v) in rest {
-                match k {
-                    "rw" | "readwrite" => {
-                        if boolean(k, v)? {
-                            options.push("rw".to_string());
-                        }
-                    }
-                    "ro" | "readonly" => {
-                        if !boolean(k, v)? {
-                            options.push("rw".to_string());
-                        }
-                    }
+                let rw = match k {
+                    "rw" | "readwrite" => boolean(k, v)?,
+                    "ro" | "readonly" => !boolean(k, v)?,
                     _ => return Err(unknown(k)),
+                };
+                if rw {
+                    bail!("invalid {what}: image mounts are read-only in skiff (rw=true is not supported)");
                 }
             }
             Ok(MountSpec::Image {
