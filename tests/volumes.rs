@@ -917,3 +917,56 @@ fn podman_details_of_volumes_and_mounts() {
     s.write_containers_conf("");
     assert_nothing_left(&s);
 }
+
+#[test]
+fn cp_reaches_the_volumes_and_binds_a_container_mounts() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = volume_skiff();
+    let dir = s.dir().join("bound");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let file = s.dir().join("note");
+    std::fs::write(&file, "from the host\n").expect("write");
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "-v",
+        "cpvol:/data",
+        "-v",
+        &format!("{}:/b", dir.display()),
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let note = file.to_str().expect("utf-8");
+    s.run(["cp", note, "c:/data/"]).ok();
+    s.run(["cp", note, "c:/b/copied"]).ok();
+    assert_eq!(
+        s.run(["exec", "c", "cat", "/data/note"]).ok(),
+        "from the host\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("copied")).expect("in the bind source"),
+        "from the host\n"
+    );
+    s.run(["exec", "c", "sh", "-c", "echo made inside > /data/inside"])
+        .ok();
+    s.run(["rm", "-f", "-t", "0", "c"]).ok();
+    // The volume outlives the container; a stopped one sees it too.
+    s.run(["create", "--name", "d", "-v", "cpvol:/v", IMAGE, "true"])
+        .ok();
+    let out = s.dir().join("out");
+    s.run(["cp", "d:/v/inside", out.to_str().expect("utf-8")])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("copied out"),
+        "made inside\n"
+    );
+    s.run(["rm", "d"]).ok();
+    s.run(["volume", "rm", "cpvol"]).ok();
+    assert_nothing_left(&s);
+}

@@ -27,7 +27,7 @@ use place::{place, DestState, Place};
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::idmap::IdMappings;
-use crate::state::container::{ContainerRecord, UserNsMode};
+use crate::state::container::{ContainerRecord, MountSpec, UserNsMode};
 use crate::storage::pack::{self, PackOptions, Top};
 use crate::storage::unpack::{self, IdMapping, IdRange, UnpackOptions, WhiteoutMode};
 use crate::sys::fs;
@@ -165,8 +165,9 @@ impl Engine {
             )),
             (P::Container { container, path }, P::Host(h)) => {
                 self.with_container_root(container, |rec, root| {
-                    let root = fs::open_dir(root).map_err(|e| invalid(e.to_string()))?;
-                    let src = container_source(root.as_fd(), container, path)?;
+                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                    let src = container_source(root.as_fd(), container, &path)?;
                     let shown = h.display().to_string();
                     let dest = host_dest(h)?;
                     let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
@@ -185,8 +186,9 @@ impl Engine {
             }
             (P::Container { container, path }, P::Stream) => {
                 self.with_container_root(container, |rec, root| {
-                    let root = fs::open_dir(root).map_err(|e| invalid(e.to_string()))?;
-                    let src = container_source(root.as_fd(), container, path)?;
+                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                    let src = container_source(root.as_fd(), container, &path)?;
                     let top = if src.kind.contents {
                         Top::Contents
                     } else {
@@ -203,9 +205,10 @@ impl Engine {
                 let src = host_source(h)?;
                 self.with_container_root(container, |rec, root| {
                     let uopts = self.unpack_options_for(rec, root, opts.archive)?;
-                    let root = fs::open_dir(root).map_err(|e| invalid(e.to_string()))?;
-                    let dest = container_dest(root.as_fd(), container, path)?;
                     let shown = format!("{container}:{path}");
+                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                    let dest = container_dest(root.as_fd(), container, &path)?;
                     let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
                         .map_err(invalid)?;
                     check_replace(&src, place, &dest, &shown, opts.overwrite)?;
@@ -215,8 +218,9 @@ impl Engine {
             (P::Stream, P::Container { container, path }) => {
                 self.with_container_root(container, |rec, root| {
                     let uopts = self.unpack_options_for(rec, root, opts.archive)?;
-                    let root = fs::open_dir(root).map_err(|e| invalid(e.to_string()))?;
-                    let dest = container_dest(root.as_fd(), container, path)?;
+                    let (base, inner) = self.mount_root(rec, root, path)?;
+                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                    let dest = container_dest(root.as_fd(), container, &inner)?;
                     if dest.state != DestState::Dir {
                         return Err(invalid(format!(
                             "{container}:{path} must be an existing directory to extract a tar stream into"
@@ -233,6 +237,56 @@ impl Engine {
                 "one of SRC and DEST must be a path in a container (CONTAINER:PATH)",
             )),
         }
+    }
+
+    /// Where `path` of container `rec` (root file system at `root`) lives:
+    /// in the volume or bind mount whose destination holds it (the deepest
+    /// one), else in the root file system; and the path below that. The
+    /// match is on the path as written, as the mounts are.
+    fn mount_root(
+        &self,
+        rec: &ContainerRecord,
+        root: &Path,
+        path: &str,
+    ) -> Result<(PathBuf, String), ContainerError> {
+        let parts = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_string)
+                .collect()
+        };
+        let want = parts(path);
+        let whole = (root.to_path_buf(), path.to_string());
+        if want.iter().any(|c| c == "..") {
+            return Ok(whole);
+        }
+        let mut best: Option<(usize, PathBuf)> = None;
+        for m in &rec.config.mounts {
+            let source = match m {
+                MountSpec::Bind { source, .. } => source.clone(),
+                MountSpec::Volume { name, .. } => self.volumes()?.data_dir(name),
+                _ => continue,
+            };
+            let dest = parts(m.destination());
+            let deeper = best.as_ref().is_none_or(|(n, _)| dest.len() > *n);
+            if want.starts_with(&dest) && deeper && !dest.is_empty() {
+                best = Some((dest.len(), source));
+            }
+        }
+        Ok(match best {
+            Some((n, source)) => {
+                let mut inner = format!("/{}", want[n..].join("/"));
+                // `DIR/.` (the contents) and `DIR/` (a directory) keep
+                // their meaning.
+                if path.ends_with("/.") || path == "." {
+                    inner.push_str(if inner.ends_with('/') { "." } else { "/." });
+                } else if path.ends_with('/') && !inner.ends_with('/') {
+                    inner.push('/');
+                }
+                (source, inner)
+            }
+            None => whole,
+        })
     }
 
     /// How files copied into `rec` are unpacked: with `archive`, owned by
