@@ -499,3 +499,36 @@ fn vfs_stores_diff_and_commit_the_same_way() {
     assert_eq!(layers(&s, "committed").len(), layers(&s, IMAGE).len() + 1);
     s.run(["rm", "-a"]).ok();
 }
+
+#[test]
+fn export_then_import_round_trips_a_container() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = busybox_skiff();
+    changed_container(&s, "changed", &[]);
+    let tar = s.dir().join("changed.tar");
+    let tar_arg = tar.to_str().expect("utf-8");
+    s.run(["export", "-o", tar_arg, "changed"]).ok();
+    let id = s
+        .run([
+            "import",
+            "-q",
+            "--change",
+            &format!("CMD [\"/bin/sh\", \"-c\", \"{CHECK}\"]"),
+            tar_arg,
+            "roundtrip",
+        ])
+        .ok();
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(layers(&s, "roundtrip").len(), 1, "an import is one layer");
+    assert_eq!(s.run(["run", "--rm", "roundtrip"]).ok(), CHECKED);
+    // The image's own files came along, metadata included.
+    let listing = "stat -c '%n %a %u' /skiff/private /skiff/suid; cat /skiff/hello.txt";
+    assert_eq!(
+        s.run(["run", "--rm", "roundtrip", "sh", "-c", listing])
+            .ok(),
+        s.run(["run", "--rm", IMAGE, "sh", "-c", listing]).ok()
+    );
+    s.run(["rm", "changed"]).ok();
+}
