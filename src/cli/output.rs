@@ -114,8 +114,10 @@ pub fn write_archive_to(
                 out.flush().map_err(err)?;
             }
             tmp.as_file().sync_all().map_err(err)?;
+            // tempfile makes it 0600; an archive is an ordinary file.
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))
+            let mode = 0o666 & !crate::sys::user::umask().unwrap_or(0o022);
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
                 .map_err(err)?;
             tmp.persist(path).map_err(|e| err(e.error))?;
         }

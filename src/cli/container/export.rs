@@ -1,12 +1,12 @@
 //! `skiff export [-o FILE] CONTAINER`: the container's file system as a tar
 //! archive, on stdout (never a terminal) or into FILE.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::cli::output::write_archive_to;
 use crate::cli::CliContext;
 
 #[derive(Debug, Args)]
@@ -19,15 +19,10 @@ pub struct ExportArgs {
 }
 
 pub fn run(ctx: &CliContext, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    if args.output.is_none() && std::io::stdout().is_terminal() {
-        anyhow::bail!(
-            "refusing to write a tar archive to a terminal: use --output FILE or redirect stdout"
-        );
-    }
     let engine = ctx.engine()?;
-    match &args.output {
-        Some(path) => engine.export_container_to_file(&args.container, path)?,
-        None => engine.export_container(&args.container, &mut std::io::stdout().lock())?,
-    }
+    engine.find_container(&args.container)?;
+    write_archive_to(args.output.as_deref(), |out| {
+        Ok(engine.export_container(&args.container, out)?)
+    })?;
     Ok(ExitCode::SUCCESS)
 }

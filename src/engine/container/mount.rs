@@ -102,9 +102,13 @@ impl Engine {
         Ok((rec, target))
     }
 
-    /// The root file system of `rec` mounted at `<rundir>/rootfs`, as a
-    /// start mounts it.
-    fn mount_rootfs_of(&self, rec: &ContainerRecord, rundir: &Path) -> Result<(), ContainerError> {
+    /// The root file system of `rec` mounted at `<rundir>/rootfs` (as a
+    /// start mounts it); returns its image and where it is.
+    pub(crate) fn mount_rootfs_of(
+        &self,
+        rec: &ContainerRecord,
+        rundir: &Path,
+    ) -> Result<(crate::storage::images::ImageRecord, std::path::PathBuf), ContainerError> {
         let image = self
             .store()
             .images()
@@ -121,7 +125,7 @@ impl Engine {
         if let Some(maps) = &rec.config.id_mappings {
             self.open_way_to_bundle(rundir, maps)?;
         }
-        self.store().mount_rootfs(
+        let rootfs = self.store().mount_rootfs(
             &layers,
             &RootfsPaths {
                 userdata: &userdata,
@@ -129,7 +133,7 @@ impl Engine {
                 id_mappings: rec.config.id_mappings.as_ref(),
             },
         )?;
-        Ok(())
+        Ok((image, rootfs))
     }
 
     /// Give back a hold on the root file system of `input` (all of them

@@ -122,20 +122,9 @@ impl Engine {
             }
             opts.cgroups_path = Some(self.container_cgroup(rec));
         }
-        // keep-id runs as the user's own ids unless told otherwise.
-        let keep_id_user = match (&c.userns, &c.user) {
-            (
-                UserNsMode::KeepId {
-                    uid: Some(u),
-                    gid: Some(g),
-                },
-                None,
-            ) => Some(format!("{u}:{g}")),
-            _ => None,
-        };
         let mut user = spec::user::resolve(
             rootfs,
-            keep_id_user.as_deref().or(c.user.as_deref()).unwrap_or(""),
+            requested_user(c).as_deref().unwrap_or(""),
             run.user.as_deref().unwrap_or(""),
         )
         .map_err(|e| ContainerError::Invalid(e.to_string()))?;
@@ -529,6 +518,22 @@ fn host_ids(rec: &ContainerRecord, user: &spec::user::ProcessUser) -> (u32, u32)
         None => id,
     };
     (map(user.uid, true), map(user.gid, false))
+}
+
+/// The user a container asked to run as: `--user`, else, with keep-id,
+/// the user's own ids; none means the image's.
+pub fn requested_user(c: &crate::state::container::ContainerConfig) -> Option<String> {
+    match (&c.userns, &c.user) {
+        (_, Some(u)) => Some(u.clone()),
+        (
+            UserNsMode::KeepId {
+                uid: Some(u),
+                gid: Some(g),
+            },
+            None,
+        ) => Some(format!("{u}:{g}")),
+        _ => None,
+    }
 }
 
 /// `chown -R` without following symlinks.

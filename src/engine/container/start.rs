@@ -13,7 +13,6 @@ use crate::engine::container::reconcile::process_start_time;
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::state::container::{ContainerRecord, LogDriver, Status};
-use crate::storage::mount::RootfsPaths;
 
 /// The container's own process could not be started: podman's 126 (cannot
 /// be invoked) and 127 (not found).
@@ -111,32 +110,8 @@ impl Engine {
         bundle: &Path,
         console_size: Option<crate::sys::tty::WindowSize>,
     ) -> Result<oci_spec::runtime::Spec, ContainerError> {
-        let store = self.containers()?;
-        let image = self
-            .store()
-            .images()
-            .get(&rec.image.id)
-            .map_err(crate::storage::StoreError::from)?
-            .ok_or_else(|| {
-                ContainerError::Invalid(format!(
-                    "the image {} of container {} is gone from the store",
-                    rec.image.name, rec.name
-                ))
-            })?;
-        let layers: Vec<_> = image.layers.iter().map(|l| l.chain_id.clone()).collect();
-        let userdata = store.userdata(&rec.id);
         let target = bundle.join("rootfs");
-        if let Some(maps) = &rec.config.id_mappings {
-            self.open_way_to_bundle(bundle, maps)?;
-        }
-        let rootfs = self.store().mount_rootfs(
-            &layers,
-            &RootfsPaths {
-                userdata: &userdata,
-                target: &target,
-                id_mappings: rec.config.id_mappings.as_ref(),
-            },
-        )?;
+        let (image, rootfs) = self.mount_rootfs_of(rec, bundle)?;
         let result = (|| {
             let image_config = self.image_config(&image)?;
             let opts = self.spec_options(rec, &image_config, &rootfs)?;

@@ -14,13 +14,7 @@ impl Engine {
         let vol = self.find_volume(name)?;
         let store = self.volumes()?;
         let _lock = store.lock(&vol.name)?;
-        let data = store.data_dir(&vol.name);
-        let mut tar = tar::Builder::new(out);
-        tar.follow_symlinks(false);
-        tar.mode(tar::HeaderMode::Complete);
-        tar.append_dir_all(".", &data)
-            .and_then(|()| tar.finish())
-            .map_err(|e| ContainerError::Invalid(format!("exporting volume {}: {e}", vol.name)))
+        crate::engine::container::export::write_dir_tar(&store.data_dir(&vol.name), None, out)
     }
 
     /// Unpack the tar stream `input` into volume `name` (files already

@@ -27,7 +27,7 @@ use place::{place, DestState, Place};
 use crate::engine::container::ContainerError;
 use crate::engine::Engine;
 use crate::idmap::IdMappings;
-use crate::state::container::{ContainerRecord, MountSpec, UserNsMode};
+use crate::state::container::{ContainerRecord, MountSpec};
 use crate::storage::pack::{self, PackOptions, Top};
 use crate::storage::unpack::{self, IdMapping, IdRange, UnpackOptions, WhiteoutMode};
 use crate::sys::fs;
@@ -333,21 +333,8 @@ impl Engine {
             .and_then(|img| self.image_config(&img).ok())
             .and_then(|c| c.config.and_then(|r| r.user))
             .unwrap_or_default();
-        // keep-id runs as the user's own ids unless told otherwise.
-        let keep_id = match (&rec.config.userns, &rec.config.user) {
-            (
-                UserNsMode::KeepId {
-                    uid: Some(u),
-                    gid: Some(g),
-                },
-                None,
-            ) => Some(format!("{u}:{g}")),
-            _ => None,
-        };
-        let spec = keep_id
-            .as_deref()
-            .or(rec.config.user.as_deref())
-            .unwrap_or("");
+        let wanted = crate::engine::container::spec::requested_user(&rec.config);
+        let spec = wanted.as_deref().unwrap_or("");
         let user = crate::runtime::spec::user::resolve(root, spec, &image_user)
             .map_err(|e| invalid(e.to_string()))?;
         Ok((user.uid, user.gid))
