@@ -9,6 +9,10 @@
 #   volume  volume create; run --rm -v V:/skiff (copy-up of the image's
 #           /skiff into the new volume, then a write); run --rm -v
 #           V:/skiff:ro reading it back; volume rm
+#   cp      create a container; cp a host directory of 200 files (8 MiB)
+#           into it and back out; rm (the container never runs)
+#   commit  run a container that writes a file; commit it; run the new
+#           image reading the file; rm and rmi
 #
 # usage: contrib/bench/volume.sh [RUNS]   (default 10; medians, with the
 #                                          fastest run beside them)
@@ -69,9 +73,16 @@ chmod 644 "$work/containers.conf"
 start_registry
 chmod -R a+rX "$work"
 
+# The tree cp copies: 200 files of 40 KiB.
+mkdir -p "$work/tree"
+for f in $(seq 200); do head -c 40960 /dev/urandom >"$work/tree/f$f"; done
+chmod -R a+rX "$work/tree"
+install -d -m 1777 "$work/tree-out"
+tree_sum=$(cd "$work/tree" && cat $(ls | sort) | sha256sum | cut -c1-16)
+
 # The cases: NAME, the expected output of one run, and the body.
 declare -A EXPECT BODY
-CASES=(volume)
+CASES=(volume cp commit)
 EXPECT[volume]="hello from skiff-test"
 # shellcheck disable=SC2016 # expanded by the inner shell
 BODY[volume]='
@@ -81,19 +92,39 @@ BODY[volume]='
     "$@" run --rm -v "$v:/skiff:ro" "$ref" cat /skiff/copy
     "$@" volume rm "$v" >/dev/null'
 
+EXPECT[cp]=$tree_sum
+# shellcheck disable=SC2016 # expanded by the inner shell
+BODY[cp]='
+    c=bench-cp$i out=$tree-out/o$i
+    "$@" create --name "$c" "$ref" true >/dev/null
+    "$@" cp "$tree" "$c:/tree"
+    "$@" cp "$c:/tree" "$out"
+    "$@" rm "$c" >/dev/null
+    (cd "$out" && cat $(ls | sort) | sha256sum | cut -c1-16)
+    rm -rf "$out"'
+EXPECT[commit]="committed"
+# shellcheck disable=SC2016 # expanded by the inner shell
+BODY[commit]='
+    c=bench-cm$i img=localhost/bench-commit$i
+    "$@" run --name "$c" "$ref" sh -c "echo committed > /note" >/dev/null
+    "$@" commit -q "$c" "$img" >/dev/null
+    "$@" run --rm "$img" cat /note
+    "$@" rm "$c" >/dev/null
+    "$@" rmi "$img" >/dev/null'
+
 # time_case RUNNER CASE ENGINE...: microseconds per measured run.
 time_case() {
     local runner=$1 case=$2; shift 2
     # shellcheck disable=SC2016 # expanded by the inner shell, as RUNNER
     "$runner" bash -c '
-        n=$1; ref=$2; want=$3; body=$4; shift 4
+        n=$1; ref=$2; want=$3; body=$4; tree=$5; shift 5
         for i in $(seq "$n"); do
             t0=$EPOCHREALTIME
             got=$(eval "$body") || { echo "run $i failed: $*" >&2; exit 1; }
             t1=$EPOCHREALTIME
             [[ $got == "$want" ]] || { echo "run $i read \"$got\", not \"$want\": $*" >&2; exit 1; }
             echo $(( ${t1/./} - ${t0/./} ))
-        done' sh "$((WARMUP + RUNS))" "$ref" "${EXPECT[$case]}" "${BODY[$case]}" "$@" | tail -n "$RUNS"
+        done' sh "$((WARMUP + RUNS))" "$ref" "${EXPECT[$case]}" "${BODY[$case]}" "$work/tree" "$@" | tail -n "$RUNS"
 }
 
 as_root "${sk_root[@]}" pull -q --tls-verify=false "$ref" >/dev/null
