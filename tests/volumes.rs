@@ -12,8 +12,9 @@ const VOLUMES_IMAGE: &str = "skiff-test/volumes";
 
 /// An installation with busybox and the volumes fixture pulled.
 fn volume_skiff() -> Skiff {
+    static PUSHED: std::sync::Once = std::sync::Once::new();
     let reg = busybox_registry();
-    fixtures().push(reg, "volumes");
+    PUSHED.call_once(|| fixtures().push(reg, "volumes"));
     let s = Skiff::with_registry(reg);
     s.run(["pull", "-q", IMAGE]).ok();
     s.run(["pull", "-q", VOLUMES_IMAGE]).ok();
