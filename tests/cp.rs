@@ -603,7 +603,8 @@ fn mount_and_umount_images() {
     s.run(["image", "unmount", IMAGE]).ok();
     assert!(!mount_table(&s).contains(&path), "still mounted");
     assert_eq!(s.run(["image", "mount"]).ok().trim(), "");
-    one_line_error(s.run(["image", "umount", IMAGE]), "not mounted");
+    // Not mounted: nothing to do, nothing said (podman).
+    assert_eq!(s.run(["image", "umount", IMAGE]).ok(), "");
     // rmi -f unmounts.
     s.run(["image", "mount", IMAGE]).ok();
     s.run(["rmi", "-f", IMAGE]).ok();

@@ -741,7 +741,7 @@ fn podman_details_of_volumes_and_mounts() {
     }
     let s = volume_skiff();
     // A first use where the image has nothing there copies nothing and
-    // leaves the copy-up for a later container; the chown is done.
+    // leaves the copy-up and the chown for a later container.
     s.run(["volume", "create", "late"]).ok();
     let flags = |s: &Skiff| {
         s.run([
@@ -756,7 +756,7 @@ fn podman_details_of_volumes_and_mounts() {
     assert_eq!(flags(&s), "true true\n");
     s.run(["run", "--rm", "-v", "late:/nothing-here", IMAGE, "true"])
         .ok();
-    assert_eq!(flags(&s), "true false\n");
+    assert_eq!(flags(&s), "true true\n");
     s.run([
         "run",
         "--rm",
@@ -938,12 +938,26 @@ fn cp_reaches_the_volumes_and_binds_a_container_mounts() {
         "cpvol:/data",
         "-v",
         &format!("{}:/b", dir.display()),
+        "--tmpfs",
+        "/scratch",
         IMAGE,
         "sleep",
         "1000",
     ])
     .ok();
     let note = file.to_str().expect("utf-8");
+    // A running container's own mounts (a tmpfs has no host path), and a
+    // relative path is in the working directory (the image's /skiff).
+    s.run(["cp", note, "c:/scratch/"]).ok();
+    assert_eq!(
+        s.run(["exec", "c", "cat", "/scratch/note"]).ok(),
+        "from the host\n"
+    );
+    s.run(["cp", note, "c:relative"]).ok();
+    assert_eq!(
+        s.run(["exec", "c", "cat", "/skiff/relative"]).ok(),
+        "from the host\n"
+    );
     s.run(["cp", note, "c:/data/"]).ok();
     s.run(["cp", note, "c:/b/copied"]).ok();
     assert_eq!(

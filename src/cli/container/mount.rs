@@ -21,7 +21,7 @@ pub struct MountArgs {
     #[arg(long)]
     pub format: Option<String>,
     /// Show full container ids
-    #[arg(long)]
+    #[arg(long, visible_alias = "notruncate")]
     pub no_trunc: bool,
 }
 

@@ -59,6 +59,8 @@ pub enum ImageCommand {
     Umount(umount::UmountArgs),
     /// Make an image of a tar of a file system
     Import(import::ImportArgs),
+    /// Show the files an image's top layer added, changed or deleted
+    Diff(crate::cli::container::diff::DiffArgs),
 }
 
 pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
@@ -78,5 +80,8 @@ pub fn run(ctx: &CliContext, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
         ImageCommand::Mount(a) => mount::run(ctx, a),
         ImageCommand::Umount(a) => umount::run(ctx, a),
         ImageCommand::Import(a) => import::run(ctx, a),
+        ImageCommand::Diff(a) => {
+            crate::cli::container::diff::run(ctx, a, crate::engine::commit::DiffTarget::Image)
+        }
     }
 }

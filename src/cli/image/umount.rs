@@ -39,8 +39,12 @@ pub fn run(ctx: &CliContext, args: UmountArgs) -> anyhow::Result<ExitCode> {
         Release::One
     };
     for t in &targets {
-        let id = engine.unmount_image(t, how)?;
-        print_lines([id.hex().to_string()])?;
+        match engine.unmount_image(t, how) {
+            Ok(id) => print_lines([id.hex().to_string()])?,
+            // Not mounted is already where umount leads (podman).
+            Err(crate::engine::image_mount::ImageMountError::NotMounted { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,12 +13,15 @@ pub enum DiffTarget {
     Container,
     /// `diff`: a container, else an image.
     ContainerOrImage,
+    /// `image diff`.
+    Image,
 }
 
 impl Engine {
     /// The changes of the container (or image) `input`, sorted by path.
     pub fn diff(&self, input: &str, target: DiffTarget) -> Result<Vec<Change>, CommitError> {
         match self.find_container(input) {
+            _ if target == DiffTarget::Image => {}
             Ok(rec) => {
                 let image = self.image_of(&rec)?;
                 return Ok(self.container_changes(&rec, &image)?.changes);

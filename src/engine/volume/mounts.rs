@@ -67,18 +67,23 @@ impl Engine {
                 let data = store.data_dir(name);
                 let before = (vol.needs_chown, vol.needs_copy_up);
                 let image_dir = image_dir(rootfs, destination);
-                if vol.needs_chown {
-                    vol.needs_chown = false;
-                    // `o=uid=,gid=` chose the owner at create.
-                    if vol.uid.is_none() && vol.gid.is_none() && is_empty(&data)? {
-                        give(&data, owner, image_dir.as_ref())?;
-                    }
+                let has_files = image_dir.as_ref().is_some_and(|d| !d.empty);
+                // `o=uid=,gid=` chose the owner at create.
+                let ours = vol.uid.is_none() && vol.gid.is_none();
+                if vol.needs_chown && ours && is_empty(&data)? {
+                    give(&data, owner, image_dir.as_ref())?;
                 }
-                if vol.needs_copy_up && !no_copy {
-                    if let Some(src) = image_dir.as_ref().filter(|d| !d.empty) {
+                // Both are settled by the first use where the image has
+                // files there (podman's rule); until then each new user
+                // gets the empty volume.
+                if has_files {
+                    vol.needs_chown = false;
+                    if vol.needs_copy_up && !no_copy {
                         vol.needs_copy_up = false;
-                        if is_empty(&data)? {
-                            copy_up(src, destination, &data)?;
+                        if let Some(src) = image_dir.as_ref() {
+                            if is_empty(&data)? {
+                                copy_up(src, destination, &data)?;
+                            }
                         }
                     }
                 }

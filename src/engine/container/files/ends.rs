@@ -205,6 +205,9 @@ pub(super) fn host_dest(path: &Path) -> Result<Dest, ContainerError> {
             name,
             trailing_slash,
         }),
+        Ok(m) if !m.is_file() => Err(invalid(format!(
+            "invalid destination: {shown:?} must be a directory or a regular file"
+        ))),
         Ok(_) => Ok(Dest {
             state: DestState::NonDir,
             dir: fs::open_dir(&parent).map_err(open_err(&parent))?,

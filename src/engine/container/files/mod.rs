@@ -165,7 +165,7 @@ impl Engine {
             )),
             (P::Container { container, path }, P::Host(h)) => {
                 self.with_container_root(container, |rec, root| {
-                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let (base, path) = self.container_view(rec, root, path)?;
                     let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
                     let src = container_source(root.as_fd(), container, &path)?;
                     let shown = h.display().to_string();
@@ -186,7 +186,7 @@ impl Engine {
             }
             (P::Container { container, path }, P::Stream) => {
                 self.with_container_root(container, |rec, root| {
-                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let (base, path) = self.container_view(rec, root, path)?;
                     let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
                     let src = container_source(root.as_fd(), container, &path)?;
                     let top = if src.kind.contents {
@@ -206,7 +206,7 @@ impl Engine {
                 self.with_container_root(container, |rec, root| {
                     let uopts = self.unpack_options_for(rec, root, opts.archive)?;
                     let shown = format!("{container}:{path}");
-                    let (base, path) = self.mount_root(rec, root, path)?;
+                    let (base, path) = self.container_view(rec, root, path)?;
                     let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
                     let dest = container_dest(root.as_fd(), container, &path)?;
                     let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
@@ -218,7 +218,7 @@ impl Engine {
             (P::Stream, P::Container { container, path }) => {
                 self.with_container_root(container, |rec, root| {
                     let uopts = self.unpack_options_for(rec, root, opts.archive)?;
-                    let (base, inner) = self.mount_root(rec, root, path)?;
+                    let (base, inner) = self.container_view(rec, root, path)?;
                     let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
                     let dest = container_dest(root.as_fd(), container, &inner)?;
                     if dest.state != DestState::Dir {
@@ -237,6 +237,41 @@ impl Engine {
                 "one of SRC and DEST must be a path in a container (CONTAINER:PATH)",
             )),
         }
+    }
+
+    /// Where `path` of container `rec` is reached: a relative path is in
+    /// the container's working directory; a running container is seen
+    /// through its own root (`/proc/PID/root`, with every mount it has:
+    /// tmpfs, volumes, binds); a stopped one through its root file system
+    /// at `root` and its volume and bind mounts.
+    fn container_view(
+        &self,
+        rec: &ContainerRecord,
+        root: &Path,
+        path: &str,
+    ) -> Result<(PathBuf, String), ContainerError> {
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            let workdir = rec
+                .config
+                .workdir
+                .clone()
+                .or_else(|| {
+                    let image = self.store().images().get(&rec.image.id).ok().flatten()?;
+                    self.image_config(&image).ok()?.config?.working_dir
+                })
+                .filter(|w| w.starts_with('/'))
+                .unwrap_or_else(|| "/".to_string());
+            format!("{}/{path}", workdir.trim_end_matches('/'))
+        };
+        if let Some(pid) = rec.state.pid.filter(|_| rec.state.status.is_live()) {
+            let own = PathBuf::from(format!("/proc/{pid}/root"));
+            if fs::open_dir(&own).is_ok() {
+                return Ok((own, path));
+            }
+        }
+        self.mount_root(rec, root, &path)
     }
 
     /// Where `path` of container `rec` (root file system at `root`) lives:
