@@ -160,9 +160,33 @@ impl Engine {
     ) -> Result<(), ContainerError> {
         use CopyPath as P;
         match (src, dest) {
-            (P::Container { .. }, P::Container { .. }) => Err(invalid(
-                "copying between containers is not supported: copy to the host first",
-            )),
+            (
+                P::Container {
+                    container: from,
+                    path: from_path,
+                },
+                P::Container { container, path },
+            ) => self.with_container_root(from, |src_rec, src_root| {
+                let (base, from_path) = self.container_view(src_rec, src_root, from_path)?;
+                let src_dir = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                let src = container_source(src_dir.as_fd(), from, &from_path)?;
+                // The ids the first container sees, given to the second
+                // through its own mappings.
+                let popts = PackOptions {
+                    id_mappings: src_rec.config.id_mappings.as_ref(),
+                };
+                self.with_container_root(container, |rec, root| {
+                    let uopts = self.unpack_options_for(rec, root, opts.archive)?;
+                    let shown = format!("{container}:{path}");
+                    let (base, path) = self.container_view(rec, root, path)?;
+                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+                    let dest = container_dest(root.as_fd(), container, &path)?;
+                    let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
+                        .map_err(invalid)?;
+                    check_replace(&src, place, &dest, &shown, opts.overwrite)?;
+                    transfer(&src, place, &dest, &popts, &uopts)
+                })
+            }),
             (P::Container { container, path }, P::Host(h)) => {
                 self.with_container_root(container, |rec, root| {
                     let (base, path) = self.container_view(rec, root, path)?;
