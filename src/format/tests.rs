@@ -285,3 +285,24 @@ fn huge_repeat_counts_are_errors_not_memory_exhaustion() {
         .to_string()
         .contains("too large"));
 }
+
+#[test]
+fn go_field_names_reach_json_members_of_another_case() {
+    let doc = json!({"Id": "abc", "store": {"graphRoot": "/var/lib/skiff"}, "Labels": {"app": "x"}, "id": "dup", "ID2": 1});
+    let one = |f: &str| {
+        let fmt = OutputFormat::parse_custom(Some(f)).expect("parses");
+        let mut out = Vec::new();
+        Report::new(&[])
+            .render_value(&fmt, &doc, &mut out)
+            .expect("renders");
+        String::from_utf8(out).expect("utf-8")
+    };
+    assert_eq!(one("{{.Store.GraphRoot}}"), "/var/lib/skiff\n");
+    // Two members that differ only in case: the exact one or nothing.
+    assert_eq!(one("{{.Id}} {{.id}}"), "abc dup\n");
+    assert_eq!(one("{{.ID}}"), "<no value>\n");
+    // Only capitalised names look further (Go's are); a map key (a
+    // label) written capitalised finds its lower-case member too.
+    assert_eq!(one("{{.Labels.app}} {{.Labels.APP}}"), "x x\n");
+    assert_eq!(one("{{.store.graphroot}}"), "<no value>\n");
+}

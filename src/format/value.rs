@@ -92,7 +92,24 @@ impl<'a> Val<'a> {
 }
 
 /// The member `key` of an object value, keeping the borrow when there is one.
+/// A Go field name (capitalised) that the JSON spells in another case
+/// (`.ID` for `Id`, `.Store.GraphRoot` for `store.graphRoot`) finds its
+/// member when only one member matches it that way, as podman's templates
+/// see Go structs where skiff has JSON.
 pub(crate) fn child_by_key<'a>(v: Cow<'a, Value>, key: &str) -> Val<'a> {
+    let key = match &*v {
+        Value::Object(m)
+            if !m.contains_key(key) && key.starts_with(|c: char| c.is_ascii_uppercase()) =>
+        {
+            let mut same = m.keys().filter(|k| k.eq_ignore_ascii_case(key));
+            match (same.next(), same.next()) {
+                (Some(k), None) => k.clone(),
+                _ => key.to_string(),
+            }
+        }
+        _ => key.to_string(),
+    };
+    let key = key.as_str();
     match v {
         Cow::Borrowed(Value::Object(m)) => m.get(key).map_or(Val::Missing, Val::borrowed),
         Cow::Owned(Value::Object(mut m)) => m.remove(key).map_or(Val::Missing, Val::owned),
