@@ -60,7 +60,7 @@ fn open_dir_in_root(root: BorrowedFd<'_>, rel: &OsStr) -> io::Result<OwnedFd> {
 fn resolve_err(container: &str, path: &str, e: &io::Error) -> ContainerError {
     match e.raw_os_error() {
         Some(libc::ENOENT) => invalid(format!(
-            "{container}:{path}: no such file or directory in the container"
+            "{path:?} could not be found on container {container}: no such file or directory"
         )),
         Some(libc::ENOTDIR) => invalid(format!(
             "{container}:{path}: a component of the path is not a directory"
@@ -159,7 +159,12 @@ pub(super) fn container_dest(
 /// Open a host source (symlinks followed: the path is the user's).
 pub(super) fn host_source(path: &Path) -> Result<Source, ContainerError> {
     let shown = path.display().to_string();
-    let real = std::fs::canonicalize(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    let real = std::fs::canonicalize(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => invalid(format!(
+            "{shown:?} could not be found on the host: no such file or directory"
+        )),
+        _ => invalid(format!("{shown}: {e}")),
+    })?;
     let (base, contents) = user_base(&shown);
     let (dir, name, base, contents) = match (real.parent(), real.file_name()) {
         (Some(parent), Some(name)) => (

@@ -247,14 +247,19 @@ impl Engine {
                     let dest = container_dest(root.as_fd(), container, &inner)?;
                     if dest.state != DestState::Dir {
                         return Err(invalid(format!(
-                            "{container}:{path} must be an existing directory to extract a tar stream into"
+                            "destination must be a directory when copying from stdin: {container}:{path} is not an existing directory"
                         )));
                     }
                     let reader = crate::storage::compression::decompress(stdin)
                         .map_err(|e| invalid(format!("reading the archive: {e}")))?;
-                    unpack::unpack_at(reader, dest.dir, &uopts)
-                        .map(drop)
-                        .map_err(|e| invalid(e.to_string()))
+                    unpack::unpack_at(reader, dest.dir, &uopts).map(drop).map_err(|e| {
+                        match e {
+                            unpack::UnpackError::Tar { .. } => invalid(format!(
+                                "source must be a (compressed) tar archive when copying from stdin: {e}"
+                            )),
+                            e => invalid(e.to_string()),
+                        }
+                    })
                 })
             }
             _ => Err(invalid(

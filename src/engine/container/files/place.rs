@@ -46,7 +46,7 @@ pub(super) fn place(
         DestState::Dir => Ok(Place::Inside),
         DestState::NonDir if dest_trailing_slash => Err(format!("{shown_dest} is not a directory")),
         DestState::NonDir if src.is_dir && !overwrite => Err(format!(
-            "cannot overwrite non-directory {shown_dest} with a directory (use --overwrite)"
+            "destination must be a directory when copying a directory: {shown_dest} is not one (--overwrite replaces it)"
         )),
         DestState::NonDir => Ok(Place::Replacing),
         DestState::Missing if dest_trailing_slash && !src.is_dir => {
