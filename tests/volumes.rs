@@ -985,3 +985,89 @@ fn cp_reaches_the_volumes_and_binds_a_container_mounts() {
     s.run(["volume", "rm", "cpvol"]).ok();
     assert_nothing_left(&s);
 }
+
+#[test]
+fn subpaths_mount_part_of_a_volume_or_image_and_never_follow_symlinks() {
+    if !containers_ready(&[]) {
+        return;
+    }
+    let s = volume_skiff();
+    s.run([
+        "run",
+        "--rm",
+        "-v",
+        "sp:/v",
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir -p /v/a/b && echo deep > /v/a/b/f && ln -s / /v/evil && ln -s /etc/passwd /v/a/evil",
+    ])
+    .ok();
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--mount",
+            "type=volume,src=sp,dst=/x,subpath=a/b",
+            IMAGE,
+            "cat",
+            "/x/f",
+        ])
+        .ok();
+    assert_eq!(out, "deep\n");
+    for sub in ["evil", "a/evil", "evil/etc"] {
+        let err = s
+            .run([
+                "run",
+                "--rm",
+                "--mount",
+                &format!("type=volume,src=sp,dst=/x,subpath={sub}"),
+                IMAGE,
+                "true",
+            ])
+            .fails_with(125, "symlink");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    s.run([
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=sp,dst=/x,subpath=a/../..",
+        IMAGE,
+        "true",
+    ])
+    .fails_with(125, "may not contain ..");
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "--mount",
+            &format!("type=image,src={VOLUMES_IMAGE},dst=/x,subpath=/skiff"),
+            IMAGE,
+            "cat",
+            "/x/hello.txt",
+        ])
+        .ok();
+    assert_eq!(out, "hello from skiff-test\n");
+    // Held while the container runs, gone with it.
+    s.run([
+        "run",
+        "-d",
+        "--name",
+        "held",
+        "--mount",
+        "type=volume,src=sp,dst=/x,subpath=a",
+        IMAGE,
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert!(
+        mounts_of(&s).iter().any(|m| m.contains("/subpaths/")),
+        "{:?}",
+        mounts_of(&s)
+    );
+    s.run(["rm", "-f", "-t", "0", "held"]).ok();
+    s.run(["volume", "rm", "sp"]).ok();
+    assert_nothing_left(&s);
+}

@@ -168,6 +168,9 @@ pub enum MountSpec {
         /// `nocopy`: an empty volume is not filled from the image.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         no_copy: bool,
+        /// Only this path of the volume (`subpath=`; kube's subPath).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subpath: Option<String>,
     },
     /// A tmpfs of its own (`--tmpfs`, `type=tmpfs`).
     Tmpfs {
@@ -181,6 +184,9 @@ pub enum MountSpec {
         image: String,
         destination: String,
         options: Vec<String>,
+        /// Only this path of the image (`subpath=`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subpath: Option<String>,
     },
     /// A devpts instance (`type=devpts`).
     Devpts {
@@ -214,6 +220,16 @@ impl MountSpec {
     pub fn volume(&self) -> Option<&str> {
         match self {
             MountSpec::Volume { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The part of a volume or image it mounts (`subpath=`).
+    pub fn subpath(&self) -> Option<&str> {
+        match self {
+            MountSpec::Volume { subpath, .. } | MountSpec::Image { subpath, .. } => {
+                subpath.as_deref()
+            }
             _ => None,
         }
     }

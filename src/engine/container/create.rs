@@ -494,6 +494,7 @@ fn add_image_volumes(config: &mut ContainerConfig, image: &ImageConfig) {
                 options: Vec::new(),
                 chown: false,
                 no_copy: false,
+                subpath: None,
             },
             ImageVolumeMode::Tmpfs => MountSpec::Tmpfs {
                 destination: dest.clone(),

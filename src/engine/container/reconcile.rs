@@ -147,6 +147,7 @@ impl Engine {
         crate::engine::container::usernet::release(&store.usernet_dir(&rec.id));
         crate::engine::container::shm::unmount(&rundir);
         self.release_volumes(rec);
+        crate::engine::volume::mounts::release_subpaths(&rundir);
         self.release_container_images(&rundir);
         let state_base = self.paths().runroot.join("runtime");
         if let Ok(rt) = crate::runtime::select::select(Some(&rec.runtime), &state_base) {

@@ -227,8 +227,13 @@ impl Engine {
         let rundir = self.containers()?.rundir(&rec.id);
         self.hold_container_images(rec, &rundir)
             .map_err(|e| ContainerError::Invalid(format!("mounting an image: {e}")))?;
-        for m in &c.mounts {
-            opts.mounts.push(self.extra_mount(m)?);
+        let subpaths = self.bind_subpaths(rec, &rundir)?;
+        for (m, staged) in c.mounts.iter().zip(subpaths) {
+            let mut extra = self.extra_mount(m)?;
+            if let Some(source) = staged {
+                extra.kind = MountKind::Bind { source };
+            }
+            opts.mounts.push(extra);
         }
         self.chown_mounts(rec, owner)?;
         opts.resources.memory = c.resources.memory;

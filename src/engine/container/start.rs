@@ -131,6 +131,7 @@ impl Engine {
         })();
         if result.is_err() {
             self.release_volumes(rec);
+            crate::engine::volume::mounts::release_subpaths(bundle);
             self.release_container_images(bundle);
             let _ = self.store().unmount_rootfs(&target);
         }

@@ -293,3 +293,110 @@ fn copy_up(src: &ImageDir, destination: &str, data: &Path) -> Result<(), Contain
         ))
     })
 }
+
+/// Where a container's `subpath=` mounts are staged: `<rundir>/subpaths/N`.
+const SUBPATHS: &str = "subpaths";
+
+impl Engine {
+    /// The `subpath=` parts of `rec`'s volume and image mounts, each bound
+    /// onto a staging point in `rundir` from a descriptor opened below the
+    /// volume (or image view) without following symlinks: the runtime
+    /// binds the staging point, so nothing a container writes into a
+    /// shared volume meanwhile (a symlink swapped in) can redirect the
+    /// mount. Returns the staging point of each mount (by position) that
+    /// has one.
+    pub(crate) fn bind_subpaths(
+        &self,
+        rec: &ContainerRecord,
+        rundir: &Path,
+    ) -> Result<Vec<Option<PathBuf>>, ContainerError> {
+        release_subpaths(rundir);
+        let mut out = Vec::with_capacity(rec.config.mounts.len());
+        let result = (|| {
+            for (i, m) in rec.config.mounts.iter().enumerate() {
+                let Some(sub) = m.subpath() else {
+                    out.push(None);
+                    continue;
+                };
+                let base = match m {
+                    MountSpec::Volume { name, .. } => self.volumes()?.data_dir(name),
+                    MountSpec::Image { image, .. } => {
+                        let id = crate::image::digest::Digest::from_hex(image)
+                            .map_err(|e| invalid(format!("image mount {image}: {e}")))?;
+                        self.image_view(&id)
+                    }
+                    _ => unreachable!("only volumes and images have a subpath"),
+                };
+                out.push(Some(bind_subpath(&base, sub, &rundir.join(SUBPATHS), i)?));
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                release_subpaths(rundir);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Bind `sub` of `base` onto `<staging>/<n>`.
+fn bind_subpath(
+    base: &Path,
+    sub: &str,
+    staging: &Path,
+    n: usize,
+) -> Result<PathBuf, ContainerError> {
+    let fail = |what: String| invalid(format!("subpath {sub:?} of {}: {what}", base.display()));
+    let root = crate::sys::fs::open_dir(base).map_err(|e| fail(e.to_string()))?;
+    let fd = crate::sys::fs::open_beneath(
+        std::os::fd::AsFd::as_fd(&root),
+        OsStr::new(sub),
+        OFlag::O_PATH,
+    )
+    .map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) => fail("no such file or directory".into()),
+        Some(libc::ELOOP) | Some(libc::EXDEV) => fail("it goes through a symlink".into()),
+        _ => fail(e.to_string()),
+    })?;
+    let source = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let is_dir = std::fs::metadata(&source)
+        .map(|m| m.is_dir())
+        .map_err(|e| fail(e.to_string()))?;
+    std::fs::create_dir_all(staging).map_err(|e| fail(e.to_string()))?;
+    let target = staging.join(n.to_string());
+    if is_dir {
+        std::fs::create_dir(&target)
+    } else {
+        std::fs::File::create(&target).map(drop)
+    }
+    .map_err(|e| fail(format!("{}: {e}", target.display())))?;
+    nix::mount::mount(
+        Some(&source),
+        &target,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| fail(format!("binding it: {e}")))?;
+    Ok(target)
+}
+
+/// Undo [`Engine::bind_subpaths`] (after a stop, or a failed start).
+pub(crate) fn release_subpaths(rundir: &Path) {
+    let staging = rundir.join(SUBPATHS);
+    let Ok(entries) = std::fs::read_dir(&staging) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if is_mountpoint(&p) {
+            if let Err(err) = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
+                tracing::warn!("unmounting {}: {err}", p.display());
+            }
+        }
+        let _ = std::fs::remove_dir(&p).or_else(|_| std::fs::remove_file(&p));
+    }
+    let _ = std::fs::remove_dir(&staging);
+}

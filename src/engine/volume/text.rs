@@ -21,6 +21,22 @@ macro_rules! err {
     };
 }
 
+/// A `subpath=`: a path inside the volume or image, without `..`; a
+/// leading `/` is the volume's top.
+fn subpath(p: &str, what: &str) -> Result<String, MountTextError> {
+    let clean: Vec<&str> = p
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    if clean.contains(&"..") {
+        bail!("invalid {what}: subpath {p:?} may not contain ..");
+    }
+    if clean.is_empty() {
+        bail!("invalid {what}: subpath {p:?} names no path inside");
+    }
+    Ok(clean.join("/"))
+}
+
 /// `512`, `64k`, `1.5m`, `2g`, `10MB` or `50%` (of memory, for tmpfs).
 fn valid_size(v: &str) -> bool {
     let t = v.trim().to_ascii_lowercase();
@@ -51,6 +67,7 @@ struct MountFlags {
     options: Vec<String>,
     chown: bool,
     no_copy: bool,
+    subpath: Option<String>,
 }
 
 impl MountFlags {
@@ -124,7 +141,11 @@ impl MountFlags {
                 options: self.options,
                 chown: self.chown,
                 no_copy: self.no_copy,
+                subpath: self.subpath,
             });
+        }
+        if self.subpath.is_some() {
+            bail!("invalid {what}: subpath applies to volumes and images, not to host paths");
         }
         if self.no_copy {
             bail!("invalid {what}: nocopy applies to volumes, not to host paths");
@@ -281,6 +302,9 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
                     ("nocopy" | "volume-nocopy", v) if typ == "volume" => {
                         flags.no_copy = boolean(k, v)?
                     }
+                    ("subpath" | "volume-subpath", Some(p)) if typ == "volume" => {
+                        flags.subpath = Some(subpath(p, &what)?)
+                    }
                     ("nosuid" | "suid" | "nodev" | "dev" | "noexec" | "exec", None) => {
                         flags.take(k, &what)?
                     }
@@ -327,10 +351,15 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
         "image" => {
             let image = source.ok_or_else(|| err!("invalid {what}: an image mount needs source=IMAGE"))?;
             let options = Vec::new();
+            let mut sub = None;
             for (k, v) in rest {
-                let rw = match k {
-                    "rw" | "readwrite" => boolean(k, v)?,
-                    "ro" | "readonly" => !boolean(k, v)?,
+                let rw = match (k, v) {
+                    ("rw" | "readwrite", v) => boolean(k, v)?,
+                    ("ro" | "readonly", v) => !boolean(k, v)?,
+                    ("subpath", Some(p)) => {
+                        sub = Some(subpath(p, &what)?);
+                        false
+                    }
                     _ => return Err(unknown(k)),
                 };
                 if rw {
@@ -341,6 +370,7 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
                 image,
                 destination,
                 options,
+                subpath: sub,
             })
         }
         "devpts" => {
@@ -408,6 +438,7 @@ mod tests {
                 options: vec!["ro".into()],
                 chown: false,
                 no_copy: true,
+                subpath: None,
             }
         );
         for anon in ["/b", "/b:ro"] {
