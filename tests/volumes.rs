@@ -901,6 +901,12 @@ fn podman_details_of_volumes_and_mounts() {
     assert_eq!(s.run(["image", "mount"]).ok().lines().count(), 1);
     s.run(["rm", "-f", "-t", "0", "img"]).ok();
     assert_eq!(s.run(["image", "mount"]).ok(), "");
+    // Every image at once.
+    let images = s.run(["images", "-q"]).ok().lines().count();
+    assert_eq!(s.run(["image", "mount", "-a"]).ok().lines().count(), images);
+    assert_eq!(s.run(["image", "mount"]).ok().lines().count(), images);
+    s.run(["image", "umount", "-a"]).ok();
+    assert_eq!(s.run(["image", "mount"]).ok(), "");
     // containers.conf's mounts, for every container.
     let file = s.dir().join("conf-mounted");
     std::fs::write(&file, "from containers.conf\n").expect("write");

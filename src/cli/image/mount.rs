@@ -12,6 +12,9 @@ use crate::cli::CliContext;
 pub struct MountArgs {
     /// Images, by name or id
     pub images: Vec<String>,
+    /// Mount every image
+    #[arg(short, long)]
+    pub all: bool,
     /// With no images named: `json` lists the mounts as JSON
     #[arg(long)]
     pub format: Option<String>,
@@ -19,6 +22,26 @@ pub struct MountArgs {
 
 pub fn run(ctx: &CliContext, args: MountArgs) -> anyhow::Result<ExitCode> {
     let engine = ctx.engine()?;
+    if args.all {
+        if !args.images.is_empty() {
+            anyhow::bail!("--all and image names cannot be used together");
+        }
+        for img in engine
+            .store()
+            .images()
+            .list()
+            .map_err(crate::storage::StoreError::from)?
+        {
+            let path = engine.mount_image(img.id.hex())?;
+            let name = img
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| img.id.hex().to_string());
+            print_lines([format!("{name} {}", path.display())])?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.images.is_empty() {
         let mounted = engine.mounted_images()?;
         match args.format.as_deref() {
