@@ -167,31 +167,17 @@ impl Engine {
                 },
                 P::Container { container, path },
             ) => self.with_container_root(from, |src_rec, src_root| {
-                let (base, from_path) = self.container_view(src_rec, src_root, from_path)?;
-                let src_dir = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
-                let src = container_source(src_dir.as_fd(), from, &from_path)?;
+                let src = self.open_source(src_rec, src_root, from, from_path)?;
                 // The ids the first container sees, given to the second
                 // through its own mappings.
                 let popts = PackOptions {
                     id_mappings: src_rec.config.id_mappings.as_ref(),
                 };
-                self.with_container_root(container, |rec, root| {
-                    let uopts = self.unpack_options_for(rec, root, opts.archive)?;
-                    let shown = format!("{container}:{path}");
-                    let (base, path) = self.container_view(rec, root, path)?;
-                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
-                    let dest = container_dest(root.as_fd(), container, &path)?;
-                    let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
-                        .map_err(invalid)?;
-                    check_replace(&src, place, &dest, &shown, opts.overwrite)?;
-                    transfer(&src, place, &dest, &popts, &uopts)
-                })
+                self.copy_into(&src, &popts, container, path, opts)
             }),
             (P::Container { container, path }, P::Host(h)) => {
                 self.with_container_root(container, |rec, root| {
-                    let (base, path) = self.container_view(rec, root, path)?;
-                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
-                    let src = container_source(root.as_fd(), container, &path)?;
+                    let src = self.open_source(rec, root, container, path)?;
                     let shown = h.display().to_string();
                     let dest = host_dest(h)?;
                     let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
@@ -210,9 +196,7 @@ impl Engine {
             }
             (P::Container { container, path }, P::Stream) => {
                 self.with_container_root(container, |rec, root| {
-                    let (base, path) = self.container_view(rec, root, path)?;
-                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
-                    let src = container_source(root.as_fd(), container, &path)?;
+                    let src = self.open_source(rec, root, container, path)?;
                     let top = if src.kind.contents {
                         Top::Contents
                     } else {
@@ -227,17 +211,7 @@ impl Engine {
             }
             (P::Host(h), P::Container { container, path }) => {
                 let src = host_source(h)?;
-                self.with_container_root(container, |rec, root| {
-                    let uopts = self.unpack_options_for(rec, root, opts.archive)?;
-                    let shown = format!("{container}:{path}");
-                    let (base, path) = self.container_view(rec, root, path)?;
-                    let root = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
-                    let dest = container_dest(root.as_fd(), container, &path)?;
-                    let place = place(src.kind, dest.state, dest.trailing_slash, opts.overwrite, &shown)
-                        .map_err(invalid)?;
-                    check_replace(&src, place, &dest, &shown, opts.overwrite)?;
-                    transfer(&src, place, &dest, &PackOptions::default(), &uopts)
-                })
+                self.copy_into(&src, &PackOptions::default(), container, path, opts)
             }
             (P::Stream, P::Container { container, path }) => {
                 self.with_container_root(container, |rec, root| {
@@ -266,6 +240,47 @@ impl Engine {
                 "one of SRC and DEST must be a path in a container (CONTAINER:PATH)",
             )),
         }
+    }
+
+    /// The source `path` of container `rec` (root file system at `root`).
+    fn open_source(
+        &self,
+        rec: &ContainerRecord,
+        root: &Path,
+        container: &str,
+        path: &str,
+    ) -> Result<Source, ContainerError> {
+        let (base, path) = self.container_view(rec, root, path)?;
+        let dir = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+        container_source(dir.as_fd(), container, &path)
+    }
+
+    /// Copy `src` (packed with `popts`) to `path` of `container`.
+    fn copy_into(
+        &self,
+        src: &Source,
+        popts: &PackOptions<'_>,
+        container: &str,
+        path: &str,
+        opts: CopyOptions,
+    ) -> Result<(), ContainerError> {
+        self.with_container_root(container, |rec, root| {
+            let uopts = self.unpack_options_for(rec, root, opts.archive)?;
+            let shown = format!("{container}:{path}");
+            let (base, path) = self.container_view(rec, root, path)?;
+            let dir = fs::open_dir(&base).map_err(|e| invalid(e.to_string()))?;
+            let dest = container_dest(dir.as_fd(), container, &path)?;
+            let place = place(
+                src.kind,
+                dest.state,
+                dest.trailing_slash,
+                opts.overwrite,
+                &shown,
+            )
+            .map_err(invalid)?;
+            check_replace(src, place, &dest, &shown, opts.overwrite)?;
+            transfer(src, place, &dest, popts, &uopts)
+        })
     }
 
     /// Where `path` of container `rec` is reached: a relative path is in
