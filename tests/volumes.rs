@@ -1055,6 +1055,41 @@ fn subpaths_mount_part_of_a_volume_or_image_and_never_follow_symlinks() {
         ])
         .ok();
     assert_eq!(out, "hello from skiff-test\n");
+    // A read-write image mount is the container's own: its changes stay
+    // with it (across a restart), the image and its shared view do not
+    // change.
+    let rw = format!("type=image,src={VOLUMES_IMAGE},dst=/x,rw=true");
+    let out = s
+        .run([
+            "run",
+            "--name",
+            "rwi",
+            "--mount",
+            &rw,
+            IMAGE,
+            "sh",
+            "-c",
+            "cat /x/skiff/hello.txt; echo changed > /x/skiff/hello.txt",
+        ])
+        .ok();
+    assert_eq!(out, "hello from skiff-test\n");
+    let out = s.run(["start", "-a", "rwi"]).ok();
+    assert_eq!(out, "changed\n");
+    let ro = format!("type=image,src={VOLUMES_IMAGE},dst=/x");
+    assert_eq!(
+        s.run([
+            "run",
+            "--rm",
+            "--mount",
+            &ro,
+            IMAGE,
+            "cat",
+            "/x/skiff/hello.txt"
+        ])
+        .ok(),
+        "hello from skiff-test\n"
+    );
+    s.run(["rm", "rwi"]).ok();
     // Held while the container runs, gone with it.
     s.run([
         "run",

@@ -46,6 +46,10 @@ pub struct MountedImage {
 /// run directory.
 const HELD_IMAGES: &str = "held-images";
 
+/// Read-write image mounts: `<rundir>/image-rw/N` (mounted) over
+/// `<userdata>/image-rw/N` (the upper layer).
+const IMAGE_RW: &str = "image-rw";
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImageMountError + '_ {
     move |source| ImageMountError::Io {
         path: path.to_owned(),
@@ -159,9 +163,11 @@ impl Engine {
         self.image_mount_dir(id).join("merged")
     }
 
-    /// Before container `rec` starts: a hold on each image it mounts
-    /// (`--mount type=image`), listed in `rundir` so that its stop gives
-    /// each back once however often its cleanup runs.
+    /// Before container `rec` starts: a hold on the shared read-only view
+    /// of each image it mounts (`--mount type=image`), listed in `rundir`
+    /// so that its stop gives each back once however often its cleanup
+    /// runs; a read-write image mount gets an overlay of its own, its
+    /// changes kept in the container's storage until it is removed.
     pub(crate) fn hold_container_images(
         &self,
         rec: &crate::state::container::ContainerRecord,
@@ -170,30 +176,73 @@ impl Engine {
         let list = rundir.join(HELD_IMAGES);
         self.release_container_images(rundir);
         let mut held = Vec::new();
-        for m in &rec.config.mounts {
-            let crate::state::container::MountSpec::Image { image, .. } = m else {
-                continue;
-            };
-            match self.mount_image(image) {
-                Ok(_) => held.push(image.clone()),
-                Err(e) => {
-                    for h in &held {
-                        let _ = self.unmount_image(h, Release::One);
-                    }
-                    return Err(e);
+        let result = (|| {
+            for (i, m) in rec.config.mounts.iter().enumerate() {
+                let crate::state::container::MountSpec::Image { image, .. } = m else {
+                    continue;
+                };
+                if m.read_only() {
+                    self.mount_image(image)?;
+                    held.push(image.clone());
+                    continue;
                 }
+                let (img, _) = self.lookup_image(image)?;
+                let layers: Vec<Digest> = img.layers.iter().map(|l| l.chain_id.clone()).collect();
+                let userdata = self
+                    .containers()
+                    .map_err(|e| ImageMountError::Io {
+                        path: rundir.to_owned(),
+                        source: std::io::Error::other(e.to_string()),
+                    })?
+                    .userdata(&rec.id)
+                    .join(IMAGE_RW)
+                    .join(i.to_string());
+                self.store().mount_rootfs(
+                    &layers,
+                    &crate::storage::mount::RootfsPaths {
+                        userdata: &userdata,
+                        target: &rundir.join(IMAGE_RW).join(i.to_string()),
+                        id_mappings: rec.config.id_mappings.as_ref(),
+                    },
+                )?;
             }
+            if !held.is_empty() {
+                crate::storage::record::replace_volatile(&list, held.join("\n").as_bytes())
+                    .map_err(io_err(&list))?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            for h in &held {
+                let _ = self.unmount_image(h, Release::One);
+            }
+            self.release_rw_images(rundir);
         }
-        if !held.is_empty() {
-            crate::storage::record::replace_volatile(&list, held.join("\n").as_bytes())
-                .map_err(io_err(&list))?;
+        result
+    }
+
+    /// Where container mount number `index`, an image mount, has the
+    /// image's files: its own overlay (read-write) or the shared view.
+    pub(crate) fn image_mount_source(
+        &self,
+        rundir: &Path,
+        index: usize,
+        m: &crate::state::container::MountSpec,
+    ) -> Option<PathBuf> {
+        let crate::state::container::MountSpec::Image { image, .. } = m else {
+            return None;
+        };
+        if !m.read_only() {
+            return Some(rundir.join(IMAGE_RW).join(index.to_string()));
         }
-        Ok(())
+        Digest::from_hex(image).ok().map(|id| self.image_view(&id))
     }
 
     /// After a container stopped: the holds [`Engine::hold_container_images`]
-    /// took, given back (once: the list goes with them).
+    /// took, given back (once: the list goes with them), and its own
+    /// read-write overlays unmounted.
     pub(crate) fn release_container_images(&self, rundir: &Path) {
+        self.release_rw_images(rundir);
         let list = rundir.join(HELD_IMAGES);
         let Ok(text) = std::fs::read_to_string(&list) else {
             return;
@@ -204,6 +253,20 @@ impl Engine {
                 tracing::debug!("image {id}: {e}");
             }
         }
+    }
+
+    fn release_rw_images(&self, rundir: &Path) {
+        let dir = rundir.join(IMAGE_RW);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if let Err(err) = self.store().unmount_rootfs(&e.path()) {
+                tracing::warn!("{err}");
+            }
+            let _ = std::fs::remove_dir(e.path());
+        }
+        let _ = std::fs::remove_dir(&dir);
     }
 
     /// Whether image `id` is mounted.

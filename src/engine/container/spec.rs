@@ -228,9 +228,9 @@ impl Engine {
         self.hold_container_images(rec, &rundir)
             .map_err(|e| ContainerError::Invalid(format!("mounting an image: {e}")))?;
         let subpaths = self.bind_subpaths(rec, &rundir)?;
-        for (m, staged) in c.mounts.iter().zip(subpaths) {
+        for (i, (m, staged)) in c.mounts.iter().zip(subpaths).enumerate() {
             let mut extra = self.extra_mount(m)?;
-            if let Some(source) = staged {
+            if let Some(source) = staged.or_else(|| self.image_mount_source(&rundir, i, m)) {
                 extra.kind = MountKind::Bind { source };
             }
             opts.mounts.push(extra);
@@ -288,9 +288,11 @@ impl Engine {
             MountSpec::Image { image, .. } => {
                 let id = crate::image::digest::Digest::from_hex(image)
                     .map_err(|e| ContainerError::Invalid(format!("image mount {image}: {e}")))?;
-                if !options.iter().any(|o| o == "ro") {
+                if m.read_only() && !options.iter().any(|o| o == "ro") {
                     options.push("ro".into());
                 }
+                // Where its files are comes with the container's run
+                // directory (`image_mount_source`).
                 MountKind::Bind {
                     source: self.image_view(&id),
                 }

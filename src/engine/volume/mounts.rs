@@ -320,11 +320,9 @@ impl Engine {
                 };
                 let base = match m {
                     MountSpec::Volume { name, .. } => self.volumes()?.data_dir(name),
-                    MountSpec::Image { image, .. } => {
-                        let id = crate::image::digest::Digest::from_hex(image)
-                            .map_err(|e| invalid(format!("image mount {image}: {e}")))?;
-                        self.image_view(&id)
-                    }
+                    MountSpec::Image { image, .. } => self
+                        .image_mount_source(rundir, i, m)
+                        .ok_or_else(|| invalid(format!("image mount {image}: not an image id")))?,
                     _ => unreachable!("only volumes and images have a subpath"),
                 };
                 out.push(Some(bind_subpath(&base, sub, &rundir.join(SUBPATHS), i)?));

@@ -350,7 +350,7 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
         }
         "image" => {
             let image = source.ok_or_else(|| err!("invalid {what}: an image mount needs source=IMAGE"))?;
-            let options = Vec::new();
+            let mut options = Vec::new();
             let mut sub = None;
             for (k, v) in rest {
                 let rw = match (k, v) {
@@ -362,8 +362,8 @@ pub fn mount(spec: &str) -> Result<MountSpec, MountTextError> {
                     }
                     _ => return Err(unknown(k)),
                 };
-                if rw {
-                    bail!("invalid {what}: image mounts are read-only in skiff (rw=true is not supported)");
+                if rw && !options.iter().any(|o| o == "rw") {
+                    options.push("rw".to_string());
                 }
             }
             Ok(MountSpec::Image {
@@ -471,7 +471,8 @@ mod tests {
         );
         let m = mount("type=image,source=busybox,target=/img,ro=true").expect("image");
         assert!(matches!(&m, MountSpec::Image { image, .. } if image == "busybox"));
-        assert!(mount("type=image,source=busybox,target=/img,rw=true").is_err());
+        let m = mount("type=image,source=busybox,target=/img,rw=true").expect("rw image");
+        assert!(!m.read_only());
         assert!(mount("type=devpts,target=/dev/pts2,mode=620").is_ok());
         assert!(mount("type=bind,src=/srv").is_err(), "no target");
         assert!(mount("type=bind,target=/x").is_err(), "no source");
