@@ -361,6 +361,56 @@ fn bind_mounts_honour_ro_and_u_and_volumes_from() {
     assert_eq!(id, "1234\n1234:555\n");
     assert_eq!(host_stat(&s, "%u:%g", &bind), "1234:555");
     assert_eq!(host_stat(&s, "%u:%g", &format!("{bind}/mine")), "1234:555");
+    // A propagation option reaches the mount: a mount made below the
+    // source on the host shows inside with rslave, not with rprivate.
+    s.run([
+        "create",
+        "--name",
+        "prop",
+        "-v",
+        &format!("{bind}:/b:rslave"),
+        IMAGE,
+        "true",
+    ])
+    .ok();
+    assert_eq!(
+        inspect_container(&s, "prop", "{{range .Mounts}}{{.Propagation}}{{end}}"),
+        "rslave"
+    );
+    s.run(["rm", "prop"]).ok();
+    let shared = s.dir().join("shared");
+    std::fs::create_dir_all(shared.join("sub")).expect("mkdir");
+    let sh = shared.display().to_string();
+    as_skiff_sees(
+        &s,
+        &[
+            "sh",
+            "-c",
+            &format!("mount --bind {sh} {sh} && mount --make-shared {sh}"),
+        ],
+    );
+    for (mode, seen) in [("rslave", "1"), ("rprivate", "0")] {
+        s.run([
+            "run",
+            "-d",
+            "--name",
+            "prop",
+            "-v",
+            &format!("{sh}:/b:{mode}"),
+            IMAGE,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        as_skiff_sees(&s, &["mount", "-t", "tmpfs", "none", &format!("{sh}/sub")]);
+        let out = s
+            .run(["exec", "prop", "grep", "-c", " /b/sub ", "/proc/mounts"])
+            .stdout();
+        as_skiff_sees(&s, &["umount", &format!("{sh}/sub")]);
+        assert_eq!(out.trim(), seen, "{mode}");
+        s.run(["rm", "-f", "-t", "0", "prop"]).ok();
+    }
+    as_skiff_sees(&s, &["umount", &sh]);
     // --volumes-from takes the other container's volumes and binds, :ro
     // overriding their access.
     s.run([
