@@ -256,6 +256,7 @@ fn linux(
     linux.set_sysctl((!sysctl.is_empty()).then_some(sysctl));
     linux.set_masked_paths((!masked.is_empty()).then_some(masked));
     linux.set_readonly_paths((!readonly.is_empty()).then_some(readonly));
+    linux.set_rootfs_propagation(mounts::root_propagation(opts));
     linux.set_resources(resources::linux_resources(opts, warnings)?);
     let usable = opts.caller.cgroups_usable();
     linux.set_cgroups_path(opts.cgroups_path.clone().filter(|_| usable));

@@ -152,6 +152,25 @@ fn extra(m: &ExtraMount) -> Mount {
     )
 }
 
+/// The propagation the root needs for the mounts' own, as podman sets it:
+/// a shared mount needs a shared root, a slave one a slave root (runtimes
+/// otherwise make the root private, recursively, after the mounts and
+/// cut what they asked for).
+pub fn root_propagation(opts: &SpecOptions) -> Option<String> {
+    let asked = |names: &[&str]| {
+        opts.mounts
+            .iter()
+            .any(|m| m.options.iter().any(|o| names.contains(&o.as_str())))
+    };
+    if asked(&["shared", "rshared"]) {
+        Some("shared".into())
+    } else if asked(&["slave", "rslave"]) {
+        Some("rslave".into())
+    } else {
+        None
+    }
+}
+
 /// `destination` with `.` and duplicate slashes removed; `..` is kept, so
 /// that such a path is refused rather than reinterpreted.
 fn clean(destination: &str) -> String {
@@ -237,6 +256,25 @@ pub fn mounts(opts: &SpecOptions) -> Result<Vec<Mount>, SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_follows_the_propagation_mounts_ask_for() {
+        use crate::runtime::spec::{Caller, Host};
+        let mut opts =
+            SpecOptions::new("/r".into(), vec!["sh".into()], Caller::Root, Host::probe());
+        assert_eq!(root_propagation(&opts), None);
+        let bind = |o: &str| ExtraMount {
+            destination: "/b".into(),
+            kind: MountKind::Bind {
+                source: "/s".into(),
+            },
+            options: vec![o.to_string()],
+        };
+        opts.mounts.push(bind("rslave"));
+        assert_eq!(root_propagation(&opts).as_deref(), Some("rslave"));
+        opts.mounts.push(bind("rshared"));
+        assert_eq!(root_propagation(&opts).as_deref(), Some("shared"));
+    }
 
     #[test]
     fn clean_paths() {
