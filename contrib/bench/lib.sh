@@ -70,3 +70,57 @@ line() {
 }
 # ratio "VALUES" MEDIAN: the median of VALUES over MEDIAN.
 ratio() { awk -v a="$(median <<<"$(printf '%s\n' "$1")")" -v b="$2" 'BEGIN {printf "%.2fx", a/b}'; }
+
+# side_by_side NAME CONTAINERS_CONF TOOL...: the common start of the
+# side-by-side scripts (root skiff and podman, rootless skiff and podman):
+# checks (root, $USER_NAME, a release build at $SKIFF or target/release,
+# TOOLs, bash 5), the work directory with skiff's binaries, the rootless
+# user's home and runtime directory, CONTAINERS_CONF (the given text), the
+# registry with the fixtures, and a cleanup on exit that resets all four
+# stores. Sets work, skiff, podman_on, sk_root, pm_root, sk_user, pm_user.
+side_by_side() {
+    local name=$1 conf=$2; shift 2
+    [[ $(id -u) == 0 ]] || die "run as root (the rootless half switches to $USER_NAME)"
+    id -u "$USER_NAME" >/dev/null 2>&1 || die "no user $USER_NAME (useradd -m $USER_NAME)"
+    skiff=${SKIFF:-$top/target/release/skiff}
+    [[ -x $skiff ]] || die "no release build at $skiff (cargo build --release --workspace)"
+    local t
+    for t in docker-registry skopeo jq curl python3 "$@"; do
+        command -v "$t" >/dev/null || die "$t is not installed"
+    done
+    [[ ${BASH_VERSINFO[0]} -ge 5 ]] || die "needs bash 5 (EPOCHREALTIME)"
+    work=$(mktemp -d -t "skiff-bench-$name.XXXXXX")
+    chmod 755 "$work"
+    regpid=
+    podman_on=
+    [[ ${SKIFF_BENCH_PODMAN:-1} == 0 ]] || ! command -v podman >/dev/null || podman_on=1
+    sk_root=("$work/bin/skiff" --root "$work/r/skiff/root" --runroot "$work/r/skiff/run")
+    pm_root=(podman --root "$work/r/podman/root" --runroot "$work/r/podman/run")
+    sk_user=("$work/bin/skiff" --root "$work/u/skiff/root" --runroot "$work/u/xdg/skiff")
+    pm_user=(podman --root "$work/u/podman/root" --runroot "$work/u/xdg/podman")
+    trap side_by_side_cleanup EXIT
+    mkdir -p "$work/bin"
+    cp "$skiff" "$(dirname "$skiff")/skiff-conmon" "$(dirname "$skiff")/skiff-init" "$work/bin/"
+    install -d -o "$USER_NAME" "$work/u" "$work/u/home"
+    install -d -m 700 -o "$USER_NAME" "$work/u/xdg"
+    printf '%b' "$conf" >"$work/containers.conf"
+    chmod 644 "$work/containers.conf"
+    # shellcheck disable=SC2119 # the fixture images need no option here
+    start_registry
+    chmod -R a+rX "$work"
+}
+
+# The EXIT trap of side_by_side: every store reset (pods, containers,
+# volumes, images), the user's leftovers killed, mounts undone.
+side_by_side_cleanup() {
+    stop_registry
+    as_root "${sk_root[@]}" system reset -f >/dev/null 2>&1 || true
+    as_user "${sk_user[@]}" system reset -f >/dev/null 2>&1 || true
+    if [[ -n $podman_on ]]; then
+        as_root "${pm_root[@]}" system reset -f >/dev/null 2>&1 || true
+        as_user "${pm_user[@]}" system reset -f >/dev/null 2>&1 || true
+    fi
+    pkill -u "$USER_NAME" -f "$work" 2>/dev/null || true
+    unmount_under "$work"
+    rm -rf "$work" 2>/dev/null || true
+}

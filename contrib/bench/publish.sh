@@ -23,46 +23,7 @@ die() { echo "publish.sh: $*" >&2; exit 1; }
 # shellcheck source=contrib/bench/lib.sh
 . "$top/contrib/bench/lib.sh"
 
-[[ $(id -u) == 0 ]] || die "run as root (the rootless half switches to $USER_NAME)"
-id -u "$USER_NAME" >/dev/null 2>&1 || die "no user $USER_NAME (useradd -m $USER_NAME)"
-skiff=${SKIFF:-$top/target/release/skiff}
-[[ -x $skiff ]] || die "no release build at $skiff (cargo build --release --workspace)"
-for t in docker-registry skopeo jq curl python3 pasta slirp4netns; do
-    command -v "$t" >/dev/null || die "$t is not installed"
-done
-
-work=$(mktemp -d -t skiff-bench-publish.XXXXXX)
-chmod 755 "$work"
-regpid=
-podman_on=
-[[ ${SKIFF_BENCH_PODMAN:-1} == 0 ]] || ! command -v podman >/dev/null || podman_on=1
-sk_root=("$work/bin/skiff" --root "$work/r/skiff/root" --runroot "$work/r/skiff/run")
-pm_root=(podman --root "$work/r/podman/root" --runroot "$work/r/podman/run")
-sk_user=("$work/bin/skiff" --root "$work/u/skiff/root" --runroot "$work/u/xdg/skiff")
-pm_user=(podman --root "$work/u/podman/root" --runroot "$work/u/xdg/podman")
-cleanup() {
-    stop_registry
-    "${sk_root[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-    as_user "${sk_user[@]}" system reset -f >/dev/null 2>&1 || true
-    if [[ -n $podman_on ]]; then
-        as_root "${pm_root[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-        as_root "${pm_root[@]}" system reset -f >/dev/null 2>&1 || true
-        as_user "${pm_user[@]}" system reset -f >/dev/null 2>&1 || true
-    fi
-    pkill -u "$USER_NAME" -f "$work" 2>/dev/null || true
-    unmount_under "$work"
-    rm -rf "$work" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-mkdir -p "$work/bin"
-cp "$skiff" "$(dirname "$skiff")/skiff-conmon" "$(dirname "$skiff")/skiff-init" "$work/bin/"
-install -d -o "$USER_NAME" "$work/u" "$work/u/home"
-install -d -m 700 -o "$USER_NAME" "$work/u/xdg"
-printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
-chmod 644 "$work/containers.conf"
-start_registry
-chmod -R a+rX "$work"
+side_by_side publish '[containers]\ndefault_ulimits = []\n' pasta slirp4netns
 
 # time_publish RUNNER PORT NETWORK ENGINE...: microseconds from run -d to
 # the first answer, one line per measured run (after the warm-up runs).
