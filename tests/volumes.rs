@@ -308,7 +308,10 @@ fn volumes_in_use_are_kept_and_prune_removes_only_unused_ones() {
     left.sort();
     assert_eq!(left, ["kept", "used"]);
     // --force removes the container first.
-    assert_eq!(s.run(["volume", "rm", "-f", "used"]).ok(), "used\n");
+    assert_eq!(
+        s.run(["volume", "rm", "-f", "-t", "-1", "used"]).ok(),
+        "used\n"
+    );
     assert_eq!(s.run(["ps", "-a", "-q"]).ok(), "");
     assert_eq!(volumes(&s), ["kept"]);
     // The name is taken; --ignore accepts that.

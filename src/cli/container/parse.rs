@@ -47,6 +47,17 @@ pub fn size(s: &str) -> anyhow::Result<i64> {
     Ok((v * mult as f64) as i64)
 }
 
+/// Seconds to wait for a stop (`-t`): a negative number waits for as long
+/// as it takes (podman's `-t -1`), which is counted as a century.
+pub fn stop_time(s: &str) -> Result<u64, String> {
+    const FOREVER: u64 = 100 * 365 * 24 * 3600;
+    match s.parse::<i64>() {
+        Ok(n) if n < 0 => Ok(FOREVER),
+        Ok(n) => Ok(n as u64),
+        Err(_) => Err(format!("invalid number of seconds {s:?}")),
+    }
+}
+
 /// `nofile=1024:2048`, `nproc=512`, or `host`-less names as podman.
 pub fn ulimit(s: &str) -> anyhow::Result<Ulimit> {
     let (name, vals) = s
@@ -279,6 +290,13 @@ mod tests {
         assert!(userns("keep-id:size=1").is_err());
         assert!(userns("auto:size=0").is_err());
         assert!(userns("ns:/proc/1/ns/user").is_err());
+    }
+
+    #[test]
+    fn stop_times() {
+        assert_eq!(stop_time("10"), Ok(10));
+        assert!(stop_time("-1").expect("forever") > 1 << 31);
+        assert!(stop_time("soon").is_err());
     }
 
     #[test]

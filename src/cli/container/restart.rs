@@ -20,7 +20,7 @@ pub struct RestartArgs {
     #[arg(long)]
     pub running: bool,
     /// Seconds to wait for a stop before killing
-    #[arg(short, long = "time")]
+    #[arg(short, long = "time", value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
 }
 

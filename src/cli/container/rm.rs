@@ -25,7 +25,7 @@ pub struct RmArgs {
     #[arg(short, long)]
     pub ignore: bool,
     /// Seconds to wait for a stop before killing (with --force)
-    #[arg(short, long = "time")]
+    #[arg(short, long = "time", value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
     /// Also remove the containers that depend on these (--requires)
     #[arg(long)]

@@ -18,7 +18,7 @@ pub struct StopArgs {
     #[arg(short, long)]
     pub ignore: bool,
     /// Seconds to wait before killing
-    #[arg(short, long = "time")]
+    #[arg(short, long = "time", value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
 }
 

@@ -17,7 +17,7 @@ pub struct RmArgs {
     pub force: bool,
     /// Seconds to wait for running containers to stop before killing them
     /// (with --force)
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
 }
 

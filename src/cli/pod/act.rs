@@ -25,7 +25,7 @@ pub struct StopArgs {
     #[command(flatten)]
     pub pods: PodsArgs,
     /// Seconds to wait for each container to stop before killing it
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
 }
 
@@ -46,7 +46,7 @@ pub struct RmArgs {
     #[arg(short, long)]
     pub force: bool,
     /// Seconds to wait for running containers to stop before killing them
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
     /// Say nothing about pods that do not exist
     #[arg(short, long)]

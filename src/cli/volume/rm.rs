@@ -23,7 +23,7 @@ pub struct RmArgs {
     #[arg(short, long)]
     pub force: bool,
     /// Seconds to wait for those containers to stop before killing them
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = crate::cli::container::parse::stop_time, allow_negative_numbers = true)]
     pub time: Option<u64>,
 }
 
