@@ -58,22 +58,12 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ImageMountError + '_ {
 }
 
 fn count(dir: &Path) -> u32 {
-    std::fs::read_to_string(dir.join("count"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+    crate::storage::record::read_count(&dir.join("count"))
 }
 
 fn set_count(dir: &Path, n: u32) -> Result<(), ImageMountError> {
     let path = dir.join("count");
-    if n == 0 {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&path)(e)),
-            _ => Ok(()),
-        };
-    }
-    crate::storage::record::write_atomic(&path, n.to_string().as_bytes())
-        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))
+    crate::storage::record::write_count(&path, n).map_err(io_err(&path))
 }
 
 impl Engine {

@@ -598,6 +598,11 @@ pub struct ContainerRecord {
 }
 
 impl ContainerRecord {
+    /// One of its mounts is volume `name`.
+    pub fn uses_volume(&self, name: &str) -> bool {
+        self.config.mounts.iter().any(|m| m.volume() == Some(name))
+    }
+
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }

@@ -86,16 +86,27 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 impl VolumeStore {
+    /// The volumes of a store. Nothing is touched until a volume is made
+    /// or locked: starting and removing containers without volumes does
+    /// no volume I/O.
     pub fn open(root: &Path, runroot: &Path) -> Result<Self, StateError> {
-        let dir = root.join("volumes");
-        for d in [dir.clone(), dir.join(".locks")] {
-            mkdir(&d)?;
-        }
-        traversable(&dir)?;
         Ok(Self {
-            dir,
+            dir: root.join("volumes"),
             run: runroot.join("volumes"),
         })
+    }
+
+    /// The volumes directory (0711: containers with user namespaces of
+    /// their own pass through it) and its lock directory.
+    fn ensure_dirs(&self) -> Result<(), StateError> {
+        let locks = self.dir.join(".locks");
+        if locks.is_dir() {
+            return Ok(());
+        }
+        for d in [&self.dir, &locks] {
+            mkdir(d)?;
+        }
+        traversable(&self.dir)
     }
 
     fn volume_dir(&self, name: &str) -> PathBuf {
@@ -109,6 +120,7 @@ impl VolumeStore {
 
     /// Lock one volume (its creation, removal, and the setup of its mount).
     pub fn lock(&self, name: &str) -> Result<LockGuard, StateError> {
+        self.ensure_dirs()?;
         Ok(lock::lock(
             &self.dir.join(".locks").join(format!("{name}.lock")),
             LockMode::Exclusive,
@@ -137,6 +149,7 @@ impl VolumeStore {
         rec: &VolumeRecord,
         owner: Option<(u32, u32)>,
     ) -> Result<bool, StateError> {
+        self.ensure_dirs()?;
         let stage = self.dir.join(format!("{STAGING_PREFIX}{}", tag()?));
         let made = (|| -> Result<(), StateError> {
             mkdir(&stage)?;

@@ -60,6 +60,28 @@ pub fn replace_volatile(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A count of holds kept in the file `path` under the run directory
+/// (0: none, or no file).
+pub fn read_count(path: &Path) -> u32 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Set the count of [`read_count`]; 0 removes the file. Written whole
+/// (temp file + rename) but not forced to disk: a reboot wipes the run
+/// directory and the mounts it counts.
+pub fn write_count(path: &Path, n: u32) -> std::io::Result<()> {
+    if n == 0 {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    replace_volatile(path, n.to_string().as_bytes())
+}
+
 /// Serialize `value` as JSON and write it atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RecordError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Write {

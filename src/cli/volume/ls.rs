@@ -43,9 +43,7 @@ pub fn run(ctx: &CliContext, args: LsArgs) -> anyhow::Result<ExitCode> {
         .list()?
         .into_iter()
         .filter(|v| {
-            let unused = !containers
-                .iter()
-                .any(|c| c.config.mounts.iter().any(|m| m.volume() == Some(&v.name)));
+            let unused = !containers.iter().any(|c| c.uses_volume(&v.name));
             filters.iter().all(|f| f.matches(v, unused))
         })
         .collect();

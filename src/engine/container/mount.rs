@@ -40,24 +40,13 @@ pub struct MountedContainer {
 /// The users' holds on the root file system of the container whose run
 /// directory is `rundir` (0 when never mounted, or after a reboot).
 pub fn mount_count(rundir: &Path) -> u32 {
-    std::fs::read_to_string(rundir.join(COUNT_FILE))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+    crate::storage::record::read_count(&rundir.join(COUNT_FILE))
 }
 
 fn set_count(rundir: &Path, n: u32) -> Result<(), ContainerError> {
     let path = rundir.join(COUNT_FILE);
-    if n == 0 {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ContainerError::Invalid(
-                format!("removing {}: {e}", path.display()),
-            )),
-            _ => Ok(()),
-        };
-    }
-    crate::storage::record::write_atomic(&path, n.to_string().as_bytes())
-        .map_err(|e| ContainerError::Invalid(e.to_string()))
+    crate::storage::record::write_count(&path, n)
+        .map_err(|e| ContainerError::Invalid(format!("{}: {e}", path.display())))
 }
 
 impl Engine {

@@ -211,7 +211,7 @@ impl Engine {
             .containers()?
             .list()?
             .into_iter()
-            .filter(|c| c.config.mounts.iter().any(|m| m.volume() == Some(name)))
+            .filter(|c| c.uses_volume(name))
             .collect())
     }
 
@@ -223,13 +223,16 @@ impl Engine {
         opts: VolumeRemoveOptions,
     ) -> Result<VolumeRecord, ContainerError> {
         let rec = self.find_volume(name)?;
+        let in_use = |users: &[ContainerRecord]| {
+            ContainerError::VolumeInUse(VolumeInUse {
+                name: rec.name.clone(),
+                containers: users.iter().map(|c| c.id.clone()).collect(),
+            })
+        };
         let users = self.volume_users(&rec.name)?;
         if !users.is_empty() {
             if !opts.force {
-                return Err(ContainerError::VolumeInUse(VolumeInUse {
-                    name: rec.name.clone(),
-                    containers: users.iter().map(|c| c.id.clone()).collect(),
-                }));
+                return Err(in_use(&users));
             }
             for c in &users {
                 self.remove_container(
@@ -248,10 +251,7 @@ impl Engine {
         // A container created meanwhile holds it now.
         let users = self.volume_users(&rec.name)?;
         if !users.is_empty() {
-            return Err(ContainerError::VolumeInUse(VolumeInUse {
-                name: rec.name.clone(),
-                containers: users.iter().map(|c| c.id.clone()).collect(),
-            }));
+            return Err(in_use(&users));
         }
         self.unmount_volume_dir(&store, &rec)?;
         store.remove(&rec.name)?;
@@ -268,12 +268,7 @@ impl Engine {
             .volumes()?
             .list()?
             .into_iter()
-            .filter(|v| {
-                !keep(v)
-                    && !containers
-                        .iter()
-                        .any(|c| c.config.mounts.iter().any(|m| m.volume() == Some(&v.name)))
-            })
+            .filter(|v| !keep(v) && !containers.iter().any(|c| c.uses_volume(&v.name)))
             .collect())
     }
 
