@@ -272,11 +272,69 @@ fn apply_container_settings(run: &mut Map<String, Value>, rec: &ContainerRecord)
         .iter()
         .flat_map(|p| {
             p.pairs()
-                .map(move |(_, ctr)| format!("{ctr}/{}", p.protocol.as_str()))
+                .map(move |(ctr, _host)| format!("{ctr}/{}", p.protocol.as_str()))
         })
         .collect();
     if !ports.is_empty() {
         settings.push(Instruction::Expose(ports));
     }
     change::apply(run, &settings);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::container::{
+        ContainerConfig, ContainerState, ImageRef, PortMapping, Protocol,
+    };
+
+    #[test]
+    fn the_containers_settings_go_into_the_config() {
+        let rec = ContainerRecord {
+            id: "0".repeat(64),
+            name: "c".into(),
+            image: ImageRef {
+                id: crate::image::digest::Digest::from_hex(&"1".repeat(64)).expect("digest"),
+                name: "img".into(),
+                top_layer: None,
+            },
+            created: chrono::Utc::now(),
+            config: ContainerConfig {
+                entrypoint: Some(vec!["/ep".into()]),
+                env: vec!["A=1".into()],
+                user: Some("1000".into()),
+                ports: vec![PortMapping {
+                    host_ip: String::new(),
+                    host_port: 18080,
+                    container_port: 80,
+                    protocol: Protocol::Tcp,
+                    range: 2,
+                }],
+                ..Default::default()
+            },
+            args: vec!["/ep".into()],
+            runtime: "skiff".into(),
+            state: ContainerState::default(),
+        };
+        let mut run = Map::new();
+        run.insert("Cmd".into(), serde_json::json!(["sh"]));
+        apply_container_settings(&mut run, &rec);
+        assert_eq!(run["Entrypoint"], serde_json::json!(["/ep"]));
+        assert!(
+            run.get("Cmd").is_none(),
+            "an entrypoint drops the image's command"
+        );
+        assert_eq!(run["User"], "1000");
+        let exposed: Vec<&String> = run["ExposedPorts"]
+            .as_object()
+            .expect("ports")
+            .keys()
+            .collect();
+        assert_eq!(
+            exposed,
+            ["80/tcp", "81/tcp"],
+            "the container's ports, not the host's"
+        );
+        assert!(run["Env"].to_string().contains("A=1"));
+    }
 }
