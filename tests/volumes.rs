@@ -550,6 +550,64 @@ fn tmpfs_mounts_volume_file_systems_and_read_only_roots() {
         "{:?}",
         mounts_of(&s)
     );
+    // A bind volume: the host directory itself, never chowned or filled;
+    // its o=ro holds in the container.
+    let host = s.dir().join("bind-volume");
+    std::fs::create_dir(&host).expect("mkdir");
+    let owner = host_stat(&s, "%u:%g", host.to_str().expect("utf-8"));
+    let device = format!("device={}", host.display());
+    for (name, o) in [("bv", "o=bind"), ("bvro", "o=bind,ro")] {
+        s.run([
+            "volume",
+            "create",
+            "--opt",
+            "type=none",
+            "--opt",
+            &device,
+            "--opt",
+            o,
+            name,
+        ])
+        .ok();
+    }
+    // Empty and used by a user of its own: still not chowned, not filled.
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "-u",
+            "33",
+            "-v",
+            "bv:/skiff",
+            IMAGE,
+            "ls",
+            "-A",
+            "/skiff",
+        ])
+        .ok();
+    assert_eq!(out, "", "no copy-up into a host directory");
+    std::fs::write(host.join("h"), "host\n").expect("write");
+    assert_eq!(
+        s.run(["run", "--rm", "-v", "bv:/d", IMAGE, "cat", "/d/h"])
+            .ok(),
+        "host\n"
+    );
+    assert_eq!(host_stat(&s, "%u:%g", host.to_str().expect("utf-8")), owner);
+    let out = s
+        .run([
+            "run",
+            "--rm",
+            "-v",
+            "bvro:/d",
+            IMAGE,
+            "sh",
+            "-c",
+            "touch /d/x || echo refused",
+        ])
+        .ok();
+    assert_eq!(out, "refused\n");
+    assert!(!host.join("x").exists());
+    s.run(["volume", "rm", "bv", "bvro"]).ok();
     // volume mount / unmount hold it too.
     let path = s.run(["volume", "mount", "tv"]).ok().trim().to_string();
     assert!(mounts_of(&s).contains(&path), "{path} {:?}", mounts_of(&s));

@@ -38,6 +38,14 @@ pub struct VolumeMountOptions {
     pub options: String,
 }
 
+impl VolumeMountOptions {
+    /// A host directory bound on the volume (`type=none,o=bind`).
+    pub fn is_bind(&self) -> bool {
+        matches!(self.typ.as_str(), "none" | "bind")
+            || self.options.split(',').any(|o| o == "bind" || o == "rbind")
+    }
+}
+
 /// A volume record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VolumeRecord {

@@ -211,16 +211,10 @@ impl Store {
 
     /// Undo [`Store::mount_rootfs`]'s mount. Not mounted is not an error.
     pub fn unmount_rootfs(&self, target: &Path) -> Result<(), MountError> {
-        if !is_mountpoint(target) {
-            return Ok(());
-        }
-        match nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH) {
-            Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
-            Err(source) => Err(MountError::Unmount {
-                target: target.to_owned(),
-                source,
-            }),
-        }
+        detach(target).map_err(|source| MountError::Unmount {
+            target: target.to_owned(),
+            source,
+        })
     }
 }
 
@@ -249,6 +243,18 @@ pub(crate) fn fuse_overlay(opts: &str, target: &Path) -> Result<(), MountError> 
         return Err(MountError::Fuse(line.trim().to_string()));
     }
     Ok(())
+}
+
+/// Lazily unmount whatever is mounted at `target`; not mounted (or gone)
+/// is not an error.
+pub fn detach(target: &Path) -> nix::Result<()> {
+    if !is_mountpoint(target) {
+        return Ok(());
+    }
+    match nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether `path` is a mount point (its device differs from its parent's, or

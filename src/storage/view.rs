@@ -66,16 +66,7 @@ impl Store {
 
     /// Undo [`Store::mount_view`]. Not mounted is not an error.
     pub fn unmount_view(&self, target: &Path) -> Result<(), MountError> {
-        if !is_mountpoint(target) {
-            return Ok(());
-        }
-        match nix::mount::umount2(target, MntFlags::MNT_DETACH) {
-            Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
-            Err(source) => Err(MountError::Unmount {
-                target: target.to_owned(),
-                source,
-            }),
-        }
+        self.unmount_rootfs(target)
     }
 }
 

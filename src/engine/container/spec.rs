@@ -269,8 +269,19 @@ impl Engine {
                         options.push(o.to_string());
                     }
                 }
+                let volumes = self.volumes()?;
+                // A bind of a read-only mount is writable unless it says
+                // otherwise: the volume's own `o=ro` holds in here too.
+                let volume_ro = volumes
+                    .get(name)?
+                    .and_then(|v| v.mount)
+                    .is_some_and(|m| m.options.split(',').any(|o| o == "ro"));
+                if volume_ro && !options.iter().any(|o| o == "ro") {
+                    options.retain(|o| o != "rw");
+                    options.push("ro".into());
+                }
                 MountKind::Bind {
-                    source: self.volumes()?.data_dir(name),
+                    source: volumes.data_dir(name),
                 }
             }
             MountSpec::Tmpfs { .. } => MountKind::Tmpfs,

@@ -68,8 +68,10 @@ impl Engine {
                 let before = (vol.needs_chown, vol.needs_copy_up);
                 let image_dir = image_dir(rootfs, destination);
                 let has_files = image_dir.as_ref().is_some_and(|d| !d.empty);
-                // `o=uid=,gid=` chose the owner at create.
-                let ours = vol.uid.is_none() && vol.gid.is_none();
+                // `o=uid=,gid=` chose the owner at create; a bound host
+                // directory is its owner's, neither chowned nor filled.
+                let bound = vol.mount.as_ref().is_some_and(|m| m.is_bind());
+                let ours = vol.uid.is_none() && vol.gid.is_none() && !bound;
                 if vol.needs_chown && ours && is_empty(&data)? {
                     give(&data, owner, image_dir.as_ref())?;
                 }
@@ -78,7 +80,7 @@ impl Engine {
                 // gets the empty volume.
                 if has_files {
                     vol.needs_chown = false;
-                    if vol.needs_copy_up && !no_copy {
+                    if vol.needs_copy_up && !no_copy && !bound {
                         vol.needs_copy_up = false;
                         if let Some(src) = image_dir.as_ref() {
                             if is_empty(&data)? {
@@ -190,13 +192,20 @@ impl Engine {
         // A bind mount takes flags like ro only on a remount.
         let rest = parsed.flags - nix::mount::MsFlags::MS_REC;
         if parsed.bind && !rest.is_empty() {
-            let _ = nix::mount::mount(
+            let remounted = nix::mount::mount(
                 None::<&str>,
                 &data,
                 None::<&str>,
                 rest | nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REMOUNT,
                 None::<&str>,
             );
+            if let Err(e) = remounted {
+                let _ = crate::storage::mount::detach(&data);
+                return Err(invalid(format!(
+                    "applying the options {} to volume {}: {e}",
+                    m.options, vol.name
+                )));
+            }
         }
         Ok(())
     }
@@ -206,14 +215,11 @@ impl Engine {
         store: &VolumeStore,
         vol: &VolumeRecord,
     ) -> Result<(), ContainerError> {
-        let data = store.data_dir(&vol.name);
-        if vol.mount.is_none() || !is_mountpoint(&data) {
+        if vol.mount.is_none() {
             return Ok(());
         }
-        match nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH) {
-            Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => Ok(()),
-            Err(e) => Err(invalid(format!("unmounting volume {}: {e}", vol.name))),
-        }
+        crate::storage::mount::detach(&store.data_dir(&vol.name))
+            .map_err(|e| invalid(format!("unmounting volume {}: {e}", vol.name)))
     }
 }
 
@@ -389,10 +395,8 @@ pub(crate) fn release_subpaths(rundir: &Path) {
     };
     for e in entries.flatten() {
         let p = e.path();
-        if is_mountpoint(&p) {
-            if let Err(err) = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH) {
-                tracing::warn!("unmounting {}: {err}", p.display());
-            }
+        if let Err(err) = crate::storage::mount::detach(&p) {
+            tracing::warn!("unmounting {}: {err}", p.display());
         }
         let _ = std::fs::remove_dir(&p).or_else(|_| std::fs::remove_file(&p));
     }
